@@ -1,0 +1,211 @@
+package etcd
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the member configuration the engine's options set, shared by
+// every member of a deployment.
+type config struct {
+	SnapshotCount     uint64
+	HeartbeatInterval time.Duration
+	ElectionTimeout   time.Duration
+	QuotaBackendBytes int64
+	UnsafeNoFsync     bool
+	PreVote           bool
+	LogLevel          string
+}
+
+// defaultConfig is etcd's own defaults, the configuration of a member
+// whose scenario sets no options.
+func defaultConfig() config {
+	return config{
+		SnapshotCount:     10000,
+		HeartbeatInterval: 100 * time.Millisecond,
+		ElectionTimeout:   time.Second,
+		QuotaBackendBytes: 2 << 30,
+		PreVote:           true,
+		LogLevel:          "info",
+	}
+}
+
+// option is one engine option: its documentation, its default as text, and
+// how it sets the config.
+type option struct {
+	doc string
+	def string
+	set func(c *config, v string) error
+}
+
+// options lists every option the etcd engine accepts, named as etcd's own
+// flags are.
+var options = map[string]option{
+	"snapshot-count": {
+		doc: "committed transactions between snapshots of the raft log (etcd --snapshot-count); lower values make followers catch up from snapshots sooner",
+		def: "10000",
+		set: func(c *config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || n == 0 {
+				return fmt.Errorf("%q is not a positive integer", v)
+			}
+			c.SnapshotCount = n
+			return nil
+		},
+	},
+	"heartbeat-interval": {
+		doc: "how often the leader heartbeats its followers (etcd --heartbeat-interval), as a duration",
+		def: "100ms",
+		set: func(c *config, v string) error {
+			d, err := millis(v)
+			c.HeartbeatInterval = d
+			return err
+		},
+	},
+	"election-timeout": {
+		doc: "how long a follower waits without a heartbeat before it calls an election (etcd --election-timeout), as a duration; at least 5 × heartbeat-interval and at most 50s. It bounds how fast etcd fails over",
+		def: "1s",
+		set: func(c *config, v string) error {
+			d, err := millis(v)
+			c.ElectionTimeout = d
+			return err
+		},
+	},
+	"quota-backend-bytes": {
+		doc: "size at which the backend raises the NOSPACE alarm and refuses writes (etcd --quota-backend-bytes), in bytes or with a KiB/MiB/GiB suffix",
+		def: "2GiB",
+		set: func(c *config, v string) error {
+			n, err := bytesize(v)
+			c.QuotaBackendBytes = n
+			return err
+		},
+	},
+	"unsafe-no-fsync": {
+		doc: "skip fsync of the raft log and backend (etcd --unsafe-no-fsync): faster on slow disks, but a killed member may lose acknowledged writes; for experiments only",
+		def: "false",
+		set: func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.UnsafeNoFsync = b
+			return nil
+		},
+	},
+	"pre-vote": {
+		doc: "run raft's pre-vote phase before elections (etcd --pre-vote), so that a member rejoining after a partition does not depose a healthy leader",
+		def: "true",
+		set: func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.PreVote = b
+			return nil
+		},
+	},
+	"log-level": {
+		doc: "members' log level (debug, info, warn, error); member logs land in each node's log file",
+		def: "info",
+		set: func(c *config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of debug, info, warn, error", v)
+		},
+	},
+}
+
+// optionNames lists the options, sorted.
+func optionNames() []string {
+	names := make([]string, 0, len(options))
+	for n := range options {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// parseOptions turns a spec's options into a config, returning every
+// problem, each naming its field.
+func parseOptions(opts map[string]string) (config, []error) {
+	c := defaultConfig()
+	var errs []error
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		o, ok := options[k]
+		if !ok {
+			errs = append(errs, fmt.Errorf("engine.options.%s: unknown option (known: %s)", k, strings.Join(optionNames(), ", ")))
+			continue
+		}
+		if err := o.set(&c, strings.TrimSpace(opts[k])); err != nil {
+			errs = append(errs, fmt.Errorf("engine.options.%s: %w", k, err))
+		}
+	}
+	if len(errs) > 0 {
+		return c, errs
+	}
+	// etcd's own rules (embed.Config.Validate), checked before anything
+	// starts rather than in a member's log.
+	if c.ElectionTimeout < 5*c.HeartbeatInterval {
+		errs = append(errs, fmt.Errorf("engine.options.election-timeout: %s must be at least 5 × heartbeat-interval (%s)", c.ElectionTimeout, c.HeartbeatInterval))
+	}
+	if c.ElectionTimeout > 50*time.Second {
+		errs = append(errs, fmt.Errorf("engine.options.election-timeout: %s is longer than etcd's limit of 50s", c.ElectionTimeout))
+	}
+	return c, errs
+}
+
+// millis parses a duration of at least a millisecond, etcd's unit.
+func millis(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (like 100ms or 1s)", v)
+	}
+	if d < time.Millisecond || d%time.Millisecond != 0 {
+		return 0, fmt.Errorf("%s is not a positive whole number of milliseconds", d)
+	}
+	return d, nil
+}
+
+// bytesize parses "1073741824", "512MiB" or "2GiB".
+func bytesize(v string) (int64, error) {
+	mult := int64(1)
+	num := v
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(v, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size (like 2GiB or 536870912)", v)
+	}
+	return n * mult, nil
+}
+
+// args renders the config as the etcd agent's flags.
+func (c config) args() []string {
+	return []string{
+		"--snapshot-count=" + strconv.FormatUint(c.SnapshotCount, 10),
+		"--heartbeat-interval=" + strconv.FormatInt(c.HeartbeatInterval.Milliseconds(), 10),
+		"--election-timeout=" + strconv.FormatInt(c.ElectionTimeout.Milliseconds(), 10),
+		"--quota-backend-bytes=" + strconv.FormatInt(c.QuotaBackendBytes, 10),
+		"--unsafe-no-fsync=" + strconv.FormatBool(c.UnsafeNoFsync),
+		"--pre-vote=" + strconv.FormatBool(c.PreVote),
+		"--log-level=" + c.LogLevel,
+	}
+}

@@ -1,0 +1,91 @@
+package platform
+
+import "context"
+
+// The interfaces below are optional capabilities of a Cluster or Platform,
+// found by type assertion.
+
+// Process is a program a ProcessHost runs on a node.
+type Process struct {
+	// Name names the program in logs ("etcd", "postgres").
+	Name string
+	// Path is the executable. When Agent is set it is ignored: the
+	// platform runs the faultline binary itself as that agent (see
+	// internal/agent), so that engines such as etcd need nothing installed.
+	Path  string
+	Agent string
+	Args  []string
+	Env   []string
+	// Ready, if set, is polled after each start until it returns nil.
+	Ready func(ctx context.Context) error
+}
+
+// ProcessHost is implemented by clusters that run engine processes
+// directly on their nodes: the local platform. Each node runs at most one
+// process; NodeController's methods act on it.
+type ProcessHost interface {
+	// Run starts p on node and supervises it until the cluster is deleted.
+	Run(ctx context.Context, node string, p Process) error
+	// DataDir is node's private data directory, owned by the user the
+	// node's process runs as.
+	DataDir(node string) string
+	// PID is the process id of node's process, or 0 if it is not running.
+	PID(node string) int
+}
+
+// NodeController is implemented by clusters whose nodes faultline can stop,
+// start and freeze: node containers on kind, processes on the local
+// platform. Every method is idempotent.
+type NodeController interface {
+	// Kill stops node at once (SIGKILL, docker kill).
+	Kill(ctx context.Context, node string) error
+	// Stop stops node gracefully (SIGTERM, docker stop).
+	Stop(ctx context.Context, node string) error
+	// Start starts a killed or stopped node again.
+	Start(ctx context.Context, node string) error
+	// Pause freezes node (SIGSTOP, the cgroup freezer).
+	Pause(ctx context.Context, node string) error
+	// Resume thaws a paused node.
+	Resume(ctx context.Context, node string) error
+}
+
+// NetworkController is implemented by clusters in which faultline can run
+// commands (iptables, tc, its own delayer) in a node's network namespace.
+type NetworkController interface {
+	// NetExec runs argv in node's network namespace and returns its
+	// combined output; a failure is a *CommandError.
+	NetExec(ctx context.Context, node string, argv ...string) ([]byte, error)
+	// NetNamespace names node's network namespace. Nodes that share one
+	// (every node of the local platform shares the host's) return the
+	// same name, so that rules are installed once per namespace.
+	NetNamespace(node string) string
+}
+
+// FaultSupport is implemented by platforms that can tell, before anything
+// starts, that they cannot inject a kind of fault, and why.
+type FaultSupport interface {
+	// CanInject returns nil if the platform can inject faults of the kind
+	// (see package faults for the kinds), or an error that says why not.
+	CanInject(kind string) error
+}
+
+// Kubernetes is implemented by clusters that run Kubernetes.
+type Kubernetes interface {
+	// Kubeconfig is the path of a kubeconfig file for the cluster, and
+	// Context the context in it to use.
+	Kubeconfig() string
+	Context() string
+}
+
+// Owned is implemented by clusters that say whether faultline created
+// them. Destructive faults are refused on clusters it did not create
+// unless the user allowed them by naming the context.
+type Owned interface {
+	Owned() bool
+}
+
+// LogExporter is implemented by clusters that can copy their nodes' and
+// engines' logs into a directory, for the run directory.
+type LogExporter interface {
+	ExportLogs(ctx context.Context, dir string) error
+}

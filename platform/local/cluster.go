@@ -1,0 +1,407 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/faultline-dev/faultline/platform"
+)
+
+// uidBase is the first uid of node processes. A node's uid encodes its
+// address (base + X<<16 | Y<<8 | K), so uids of concurrent clusters never
+// collide and the nat rules of one cluster never match another's traffic.
+const uidBase = 0x40000000
+
+// Cluster is a local cluster: processes on loopback addresses. It
+// implements platform.Cluster, platform.ProcessHost,
+// platform.NodeController and platform.NetworkController.
+type Cluster struct {
+	id      string
+	name    string
+	dir     string
+	opts    Options
+	isolate bool
+	exe     string // what agent processes run
+	nodes   []platform.Node
+	block   block
+	lock    *lock
+	spawner *spawner
+	// removeLatency removes the standing latency between regions.
+	removeLatency func(context.Context) error
+
+	mu      sync.Mutex
+	procs   map[string]*proc
+	ports   map[[2]string]int
+	deleted bool
+}
+
+var (
+	_ platform.Cluster           = (*Cluster)(nil)
+	_ platform.ProcessHost       = (*Cluster)(nil)
+	_ platform.NodeController    = (*Cluster)(nil)
+	_ platform.NetworkController = (*Cluster)(nil)
+	_ platform.FaultSupport      = (*Cluster)(nil)
+	_ platform.LogExporter       = (*Cluster)(nil)
+)
+
+func newCluster(ctx context.Context, opts Options, layout []platform.Node, isolate bool) (c *Cluster, err error) {
+	id, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	b, err := reserveBlock(len(layout))
+	if err != nil {
+		return nil, err
+	}
+	c = &Cluster{
+		id:      id,
+		name:    "local-" + id,
+		opts:    opts,
+		isolate: isolate,
+		block:   b,
+		procs:   map[string]*proc{},
+		ports:   map[[2]string]int{},
+		spawner: newSpawner(),
+	}
+	defer func() {
+		if err != nil {
+			c.Delete(context.WithoutCancel(ctx))
+		}
+	}()
+	for i, n := range layout {
+		n.Addr = b.addr(i + 1)
+		c.nodes = append(c.nodes, n)
+	}
+	if c.dir, err = os.MkdirTemp(opts.WorkDir, "faultline-local-"+id+"-"); err != nil {
+		return nil, err
+	}
+	if c.lock, err = register(record{ID: id, Name: c.name, PID: os.Getpid(), Dir: c.dir, Retain: opts.Retain, Block: b.String()}); err != nil {
+		return nil, err
+	}
+	if err := c.makeDirs(); err != nil {
+		return nil, err
+	}
+	if c.exe, err = c.placeExecutable(); err != nil {
+		return nil, err
+	}
+	if isolate {
+		if err := c.installSNAT(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// makeDirs creates each node's directory and its data directory, owned by
+// the node's uid when nodes are isolated.
+func (c *Cluster) makeDirs() error {
+	if c.isolate {
+		// Node processes must reach their directories and executable.
+		if err := os.Chmod(c.dir, 0o755); err != nil {
+			return err
+		}
+		if err := searchable(c.dir); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.nodes {
+		// nodes/ and nodes/NAME/ are searchable, nodes/NAME/data is the
+		// node's alone.
+		nodeDir := filepath.Dir(c.DataDir(n.Name))
+		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.Mkdir(c.DataDir(n.Name), 0o700); err != nil {
+			return err
+		}
+		if c.isolate {
+			uid := c.uid(n.Name)
+			if err := os.Chown(c.DataDir(n.Name), uid, uid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// searchable checks that other users can reach dir: node processes run as
+// their own uids.
+func searchable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("node processes run as their own uids and cannot reach %s: %s is mode %s (choose a work directory under %s)", dir, d, fi.Mode().Perm(), os.TempDir())
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
+// placeExecutable returns the binary agent processes run. Isolated nodes
+// cannot read a binary under /root (mode 0700), so it is linked or copied
+// into the cluster directory.
+func (c *Cluster) placeExecutable() (string, error) {
+	src := c.opts.Executable
+	if src == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find this executable: %w", err)
+		}
+		src = exe
+	}
+	if !c.isolate {
+		return src, nil
+	}
+	bin := filepath.Join(c.dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(bin, filepath.Base(src))
+	if fi, err := os.Stat(src); err == nil && fi.Mode().Perm()&0o005 == 0o005 && os.Link(src, dst) == nil {
+		return dst, nil
+	}
+	if err := copyFile(src, dst); err != nil {
+		return "", fmt.Errorf("copy the executable for node processes: %w", err)
+	}
+	return dst, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Name implements platform.Cluster.
+func (c *Cluster) Name() string { return c.name }
+
+// ID is the cluster's 8 hex digits, which name its iptables chains.
+func (c *Cluster) ID() string { return c.id }
+
+// Dir is the cluster's directory: nodes/NAME/{data,NAME.log}, bin/.
+func (c *Cluster) Dir() string { return c.dir }
+
+// Nodes implements platform.Cluster.
+func (c *Cluster) Nodes(ctx context.Context) ([]platform.Node, error) {
+	return append([]platform.Node(nil), c.nodes...), nil
+}
+
+// DataDir implements platform.ProcessHost.
+func (c *Cluster) DataDir(node string) string {
+	return filepath.Join(c.dir, "nodes", node, "data")
+}
+
+// LogPath is the file that collects the stdout and stderr of node's
+// process, across restarts.
+func (c *Cluster) LogPath(node string) string {
+	return filepath.Join(c.dir, "nodes", node, node+".log")
+}
+
+// Logs maps each node that has run a process to its log file, for the
+// runner to copy into the run directory.
+func (c *Cluster) Logs() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]string{}
+	for name := range c.procs {
+		out[name] = c.LogPath(name)
+	}
+	return out
+}
+
+// ExportLogs implements platform.LogExporter: it copies each node's log
+// file (its process's output across restarts) into dir as NODE.log.
+func (c *Cluster) ExportLogs(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("local: export logs: %w", err)
+	}
+	var errs []error
+	for node, path := range c.Logs() {
+		if ctx.Err() != nil {
+			return fmt.Errorf("local: export logs: %w", ctx.Err())
+		}
+		if err := copyLog(path, filepath.Join(dir, node+".log")); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("local: export logs: %w", err)
+	}
+	return nil
+}
+
+func copyLog(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// PortFor returns a TCP port for the named purpose ("client", "peer") on
+// node's address, the same one every time it is asked, so that a restarted
+// process listens where its peers expect it.
+func (c *Cluster) PortFor(node, name string) (int, error) {
+	n, ok := platform.Find(c.nodes, node)
+	if !ok {
+		return 0, fmt.Errorf("local: no node %q", node)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := [2]string{node, name}
+	if p, ok := c.ports[key]; ok {
+		return p, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(n.Addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("local: port for %s on %s: %w", name, node, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	c.ports[key] = port
+	return port, nil
+}
+
+// ChainName names an iptables chain that belongs to this cluster, for
+// faults that install rules (purpose such as "p3" for the partition of
+// schedule entry 3). Heal finds such chains after a crash by the prefix.
+func (c *Cluster) ChainName(purpose string) string {
+	name := chainPrefix + c.id + "-" + purpose
+	if len(name) > maxChain {
+		name = name[:maxChain]
+	}
+	return name
+}
+
+// uid is the uid node's process runs as when nodes are isolated.
+func (c *Cluster) uid(node string) int {
+	for i, n := range c.nodes {
+		if n.Name == node {
+			return uidBase + int(c.block.x)<<16 + int(c.block.y)<<8 + i + 1
+		}
+	}
+	return -1
+}
+
+// NetExec implements platform.NetworkController: every node of the local
+// platform shares the host's network namespace, so argv runs on the host.
+func (c *Cluster) NetExec(ctx context.Context, node string, argv ...string) ([]byte, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("local: net exec: empty command")
+	}
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return out, &platform.CommandError{Node: node, Argv: argv, Output: out, Err: err}
+	}
+	return out, nil
+}
+
+// CanInject implements platform.FaultSupport for the cluster itself, so
+// that a fault handed this cluster directly can refuse what it cannot do
+// (a partition without per-node uids would install rules that cut
+// nothing).
+func (c *Cluster) CanInject(kind string) error {
+	return canInject(kind, !c.isolate, probeIptables)
+}
+
+// NetNamespace implements platform.NetworkController.
+func (c *Cluster) NetNamespace(node string) string { return "host" }
+
+// Delete implements platform.Cluster: it stops every process, removes the
+// cluster's iptables chains and, unless retained, its directory. It is
+// safe to call more than once.
+func (c *Cluster) Delete(ctx context.Context) error {
+	c.mu.Lock()
+	if c.deleted {
+		c.mu.Unlock()
+		return nil
+	}
+	c.deleted = true
+	procs := make([]*proc, 0, len(c.procs))
+	for _, p := range c.procs {
+		procs = append(procs, p)
+	}
+	c.mu.Unlock()
+
+	var errs []error
+	if c.removeLatency != nil {
+		if err := c.removeLatency(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("remove region latency: %w", err))
+		}
+	}
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.stop(ctx, min(c.opts.StopGrace, 2*time.Second)); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if c.isolate {
+		if err := removeChains(ctx, io.Discard, chainPrefix+c.id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.dir != "" && !c.opts.Retain {
+		if err := os.RemoveAll(c.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.spawner.stop()
+	unregister(c.id, c.lock)
+	c.block.lock.release()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("local: delete %s: %w", c.name, err)
+	}
+	return nil
+}
+
+// env is the environment entries that mark a process as this cluster's,
+// for Heal to find after a crash.
+func (c *Cluster) env(node string) []string {
+	return []string{envCluster + "=" + c.id, "FAULTLINE_NODE=" + node, "HOME=" + filepath.Dir(c.DataDir(node))}
+}
+
+// envCluster marks every node process with its cluster's id.
+const envCluster = "FAULTLINE_CLUSTER"
+
+func itoa(i int) string { return strconv.Itoa(i) }
