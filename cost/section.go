@@ -1,0 +1,199 @@
+package cost
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// categoryColors gives each line category a colour, in Categories order
+// (a colour-blind-safe palette: Okabe and Ito's, then greys).
+func categoryColors() []color.Color {
+	return []color.Color{
+		color.RGBA{0x00, 0x72, 0xB2, 0xff}, // compute: blue
+		color.RGBA{0xE6, 0x9F, 0x00, 0xff}, // storage: orange
+		color.RGBA{0x56, 0xB4, 0xE9, 0xff}, // iops: sky blue
+		color.RGBA{0x00, 0x9E, 0x73, 0xff}, // backups: green
+		color.RGBA{0xF0, 0xE4, 0x42, 0xff}, // cross-zone: yellow
+		color.RGBA{0xD5, 0x5E, 0x00, 0xff}, // cross-region: vermillion
+		color.RGBA{0xCC, 0x79, 0xA7, 0xff}, // egress: purple
+		color.RGBA{0x99, 0x99, 0x99, 0xff}, // fees: grey
+		color.RGBA{0x44, 0x44, 0x44, 0xff}, // engineering: dark grey
+		color.RGBA{0xDD, 0xDD, 0xDD, 0xff}, // headroom: light grey
+	}
+}
+
+// Chart draws the estimate as a stacked horizontal bar per supported
+// offering, one segment per line category, and returns it as SVG.
+func Chart(est *Estimate) ([]byte, error) {
+	var offs []OfferingEstimate
+	for _, o := range est.Offerings {
+		if o.Unsupported == "" {
+			offs = append(offs, o)
+		}
+	}
+	if len(offs) == 0 {
+		return nil, fmt.Errorf("chart: no offering was priced")
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Monthly cost, %s (fitted means)", SurvivalTitle(est.Survive))
+	p.X.Label.Text = "USD a month"
+	p.X.Min = 0
+	names := make([]string, len(offs))
+	for i, o := range offs {
+		names[len(offs)-1-i] = shorten(o.Title, 48)
+	}
+	if err := stack(p, offs); err != nil {
+		return nil, err
+	}
+	p.NominalY(names...)
+	p.Legend.Top = true
+	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(4)
+	height := vg.Points(float64(60 + 26*len(offs) + 14*len(Categories())))
+	c := vgsvg.New(8*vg.Inch, height)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("chart: %w", err)
+	}
+	// Inline in HTML, the XML prolog has no place: start at <svg.
+	out := buf.Bytes()
+	if i := bytes.Index(out, []byte("<svg")); i > 0 {
+		out = out[i:]
+	}
+	return out, nil
+}
+
+// stack adds one horizontal bar chart per line category, each stacked on
+// the one before, with a row per offering (the first at the top).
+func stack(p *plot.Plot, offs []OfferingEstimate) error {
+	var below *plotter.BarChart
+	colors := categoryColors()
+	var widest float64
+	for _, o := range offs {
+		widest = max(widest, o.Monthly)
+	}
+	// Room on the right for the legend.
+	p.X.Max = 1.35 * widest
+	for ci, cat := range Categories() {
+		vals := make(plotter.Values, len(offs))
+		any := false
+		for i, o := range offs {
+			for _, l := range o.Lines {
+				if l.Category == cat {
+					vals[len(offs)-1-i] += l.Monthly
+				}
+			}
+			any = any || vals[len(offs)-1-i] > 0
+		}
+		if !any {
+			continue
+		}
+		bar, err := plotter.NewBarChart(vals, vg.Points(14))
+		if err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		bar.Horizontal = true
+		bar.LineStyle.Width = 0
+		bar.Color = colors[ci%len(colors)]
+		if below != nil {
+			bar.StackOn(below)
+		}
+		below = bar
+		p.Add(bar)
+		p.Legend.Add(cat, bar)
+	}
+	return nil
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// sectionTemplate is the cost section of report.html: self-contained, no
+// external resources.
+const sectionTemplate = `<div class="faultline-cost">
+<p>{{.Header}}</p>
+{{.Chart}}
+<table>
+<thead><tr><th>Offering</th><th>P10</th><th>P50</th><th>P90</th><th>per 1k ops/s</th><th>single zone</th><th>zone survival</th><th>region survival</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr><td>{{.Title}}</td>{{range .Cells}}<td style="text-align:right">{{.}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>
+{{range .Offerings}}<details>
+<summary>{{.Title}}: {{.Summary}}</summary>
+{{if .Unsupported}}<p>Not offered: {{.Unsupported}}.</p>{{else}}<p>{{.Sizing}}</p>
+<table>
+<thead><tr><th>Line</th><th>Monthly</th><th>How</th><th>Prices</th><th>Measurements and assumptions</th></tr></thead>
+<tbody>
+{{range .Lines}}<tr><td>{{.Category}}</td><td style="text-align:right">{{money .Monthly}}</td><td>{{.Detail}}</td><td>{{range .Prices}}{{.}}<br>{{end}}</td><td>{{range .Uses}}{{.}}<br>{{end}}</td></tr>
+{{end}}</tbody>
+</table>
+{{range .Notes}}<p>Note: {{.}}</p>
+{{end}}{{end}}</details>
+{{end}}{{if .Notes}}<ul>
+{{range .Notes}}<li>{{.}}</li>
+{{end}}</ul>{{end}}
+</div>
+`
+
+// Section returns the cost section of a run's report: its title, its
+// HTML (summary table, an inline SVG stacked bar chart per offering, each
+// offering's lines with their prices and measurements) and the same
+// content in Markdown.
+func Section(est *Estimate) (title string, html template.HTML, md string) {
+	title = "Cost"
+	svg, err := Chart(est)
+	chart := template.HTML("")
+	if err == nil {
+		chart = template.HTML(svg) // generated by gonum/plot from numbers and escaped names
+	}
+	type row struct {
+		Title string
+		Cells []string
+	}
+	type off struct {
+		OfferingEstimate
+		Summary string
+	}
+	data := struct {
+		Header    string
+		Chart     template.HTML
+		Rows      []row
+		Offerings []off
+		Notes     []string
+	}{Header: header(est), Chart: chart, Notes: est.Notes}
+	for _, o := range est.Offerings {
+		cells := []string{"–", "–", "–", "–"}
+		sum := "not offered"
+		if o.Unsupported == "" {
+			cells = []string{Money(o.P10), Money(o.P50), Money(o.P90), Money(o.PerKOps)}
+			sum = fmt.Sprintf("%s a month (P10 %s, P90 %s)", Money(o.Monthly), Money(o.P10), Money(o.P90))
+		}
+		cells = append(cells, strings.Split(levelsText(o), "\t")...)
+		data.Rows = append(data.Rows, row{Title: o.Title, Cells: cells})
+		data.Offerings = append(data.Offerings, off{OfferingEstimate: o, Summary: sum})
+	}
+	t := template.Must(template.New("cost").Funcs(template.FuncMap{"money": Money}).Parse(sectionTemplate))
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		// The template is fixed and its data plain values: an error here
+		// is a bug, shown where the section would be.
+		return title, template.HTML(template.HTMLEscapeString("cost section: " + err.Error())), Markdown(est)
+	}
+	return title, template.HTML(b.String()), Markdown(est)
+}
