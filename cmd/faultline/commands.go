@@ -1,0 +1,17 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// commands lists faultline's subcommands, one file each.
+func commands() []*cobra.Command {
+	return []*cobra.Command{
+		newRunCmd(),
+		newMatrixCmd(),
+		newCheckCmd(),
+		newCostCmd(),
+		newReportCmd(),
+		newHealCmd(),
+		newListCmd(),
+		newVersionCmd(),
+	}
+}

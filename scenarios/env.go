@@ -1,0 +1,82 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/measure"
+	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/workload"
+)
+
+// Env is what scenarios are validated against and run with: the
+// platforms, engines and client protocols this binary knows. Default
+// builds the real one; tests may build smaller ones.
+type Env struct {
+	Platforms []platform.Platform
+	Engines   engines.Set
+	// Protocols maps an engine protocol (engines.ProtocolEtcd…) to the
+	// clients that speak it.
+	Protocols map[string]Protocol
+	// Sampler returns the resource sampler for a cluster, or nil if the
+	// cluster cannot be sampled.
+	Sampler func(ctx context.Context, c platform.Cluster) (measure.Sampler, error)
+}
+
+// Protocol is a wire protocol's clients: which workloads they run and how
+// to connect them.
+type Protocol struct {
+	// Workloads lists the workload kinds the clients can run.
+	Workloads []string
+	// Options documents each client option, for `faultline list workloads`.
+	Options map[string]string
+	// CheckOptions validates workload.options for a workload kind.
+	CheckOptions func(kind string, opts map[string]string) []error
+	// Connect prepares the database for the workload (schemas, initial
+	// rows) and returns an Opener for its workers, and a function that
+	// releases what Connect holds.
+	Connect func(ctx context.Context, c Connection) (workload.Opener, func(), error)
+}
+
+// Connection is what a Protocol needs to connect a workload.
+type Connection struct {
+	Kind      string
+	Endpoints []engines.Endpoint
+	Options   map[string]string
+	Generator workload.Generator
+	// Run names the run, so that clients can keep each run's keys apart.
+	Run string
+}
+
+// Platform returns the platform with the given name.
+func (e Env) Platform(name string) (platform.Platform, error) {
+	for _, p := range e.Platforms {
+		if p.Name() == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown platform %q", name)
+}
+
+func (e Env) platformNames() []string {
+	out := make([]string, 0, len(e.Platforms))
+	for _, p := range e.Platforms {
+		out = append(out, p.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// canInject asks the platform whether it can inject a fault kind.
+func (e Env) canInject(platformName, kind string) error {
+	p, err := e.Platform(platformName)
+	if err != nil {
+		return nil // reported against the platform field
+	}
+	if fs, ok := p.(platform.FaultSupport); ok {
+		return fs.CanInject(kind)
+	}
+	return nil
+}

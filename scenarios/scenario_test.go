@@ -1,0 +1,201 @@
+package scenarios
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/platform"
+)
+
+// testPlatform is a platform for validation tests: it never creates
+// anything and refuses the fault kinds it is told to.
+type testPlatform struct {
+	name   string
+	refuse []string
+}
+
+func (p testPlatform) Name() string { return p.name }
+
+func (p testPlatform) Create(context.Context, platform.Topology) (platform.Cluster, error) {
+	return nil, errors.New("test platform creates nothing")
+}
+
+func (p testPlatform) CanInject(kind string) error {
+	if slices.Contains(p.refuse, kind) {
+		return fmt.Errorf("%s on platform %s is not possible here (test platform)", kind, p.name)
+	}
+	return nil
+}
+
+// testEnv is the default Env with platforms whose abilities do not depend
+// on the machine the tests run on.
+func testEnv() Env {
+	env := DefaultEnv(EnvOptions{})
+	env.Platforms = []platform.Platform{
+		testPlatform{name: "local", refuse: []string{faults.KindPartition, faults.KindLatency, faults.KindLoss, faults.KindBandwidth}},
+		testPlatform{name: "kind"},
+		testPlatform{name: "existing"},
+	}
+	return env
+}
+
+func TestValidScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/valid-*.yaml")
+	builtin, _ := filepath.Glob("*.yaml")
+	files = append(files, builtin...)
+	if len(files) < 4 {
+		t.Fatalf("found only %v", files)
+	}
+	env := testEnv()
+	env.Platforms[0] = testPlatform{name: "local"} // the negative control partitions
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			s, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if err := s.Validate(env); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+// Each invalid file lists the problems it must produce in "# want:"
+// comments, exactly and in order.
+func TestInvalidScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid-*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no invalid scenarios")
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			sc := bufio.NewScanner(bytes.NewReader(data))
+			for sc.Scan() {
+				if w, ok := strings.CutPrefix(sc.Text(), "# want: "); ok {
+					want = append(want, w)
+				}
+			}
+			s, err := Parse(data)
+			if err == nil {
+				err = s.Validate(testEnv())
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error = %v, want Errors", err)
+			}
+			var got []string
+			for _, e := range es {
+				got = append(got, e.Error())
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Load("testdata/valid-minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(testEnv()); err != nil {
+		t.Fatal(err)
+	}
+	w := s.Workload
+	if s.Seed != DefaultSeed || s.Platform != DefaultPlatform || w.Kind != DefaultWorkload ||
+		w.Concurrency != DefaultConcurrency || w.Keys != DefaultKeys || w.Duration != DefaultDuration ||
+		w.Timeout != DefaultTimeout || s.Topology.Regions[0].Zones[0].Nodes != 1 || s.Cost.Cloud != "aws" {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	names := func(cs []string) []string { return cs }
+	var got []string
+	for _, c := range Checkers(s) {
+		got = append(got, c.Name())
+	}
+	if want := names([]string{"linearizable", "rpo", "rto", "stats", "budget"}); !slices.Equal(got, want) {
+		t.Errorf("checkers = %v, want %v", got, want)
+	}
+}
+
+func TestParseRejectsTwoDocuments(t *testing.T) {
+	_, err := Parse([]byte("name: a\n---\nname: b\n"))
+	if err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestResolveBuiltin(t *testing.T) {
+	s, err := Resolve("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "quickstart" || len(s.Faults) != 2 {
+		t.Errorf("quickstart = %+v", s)
+	}
+	if _, err := Resolve("no-such-scenario"); err == nil || !strings.Contains(err.Error(), "built-in: ") {
+		t.Errorf("err = %v, want the list of built-in scenarios", err)
+	}
+}
+
+// The quickstart is what the issue asks for: five etcd members over zones
+// of two, two and one, a minute of load, a leader kill at 15 s and the
+// outage of a two-member zone at 35 s lasting 10 s.
+func TestQuickstartShape(t *testing.T) {
+	s, err := Load("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []int
+	for _, z := range s.Topology.Regions[0].Zones {
+		zones = append(zones, z.Nodes)
+	}
+	f0, f1 := s.Faults[0], s.Faults[1]
+	if s.Engine.Name != "etcd" || !slices.Equal(zones, []int{2, 2, 1}) || s.Workload.Duration.Seconds() != 60 ||
+		f0.Kind != "kill" || f0.Target.String() != "leader" || f0.At.Seconds() != 15 ||
+		f1.Kind != "zone-outage" || f1.Target.String() != "zone:a" || f1.At.Seconds() != 35 || f1.Duration.Seconds() != 10 {
+		t.Errorf("quickstart drifted from its definition: %+v", s)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"quickstart.yaml", "negative-control.yaml", "testdata/valid-three-regions.yaml", "testdata/invalid-types.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("name: [\n"))
+	f.Add([]byte("faults: [{target: 'nodes:'}]"))
+	env := testEnv()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data)
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("Parse error %v is not a non-empty Errors", err)
+			}
+			return
+		}
+		if err := s.Validate(env); err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("Validate error %v is not a non-empty Errors", err)
+			}
+		}
+	})
+}
