@@ -14,6 +14,10 @@ func TestUsage(t *testing.T) {
 		return workload.Sample{Time: time.Duration(sec) * time.Second, Node: "n1", Zone: "a", Up: true,
 			CPUSeconds: cpu, MemoryBytes: mem, DiskWriteBytes: written, DataBytes: data}
 	}
+	netUp := func(sec int, crossZone int64) workload.Sample {
+		return workload.Sample{Time: time.Duration(sec) * time.Second, Node: "n1", Zone: "a", Up: true,
+			CPUSeconds: 1, MemoryBytes: 100, NetCrossZoneBytes: crossZone}
+	}
 	downAt := func(sec int) workload.Sample {
 		return workload.Sample{Time: time.Duration(sec) * time.Second, Node: "n1", Zone: "a"}
 	}
@@ -41,6 +45,14 @@ func TestUsage(t *testing.T) {
 			samples: []workload.Sample{up(0, 10, 100, 1000, 5), up(1, 12, 100, 1200, 5), up(2, 0.5, 100, 50, 5)},
 			want: reports.NodeUsage{Samples: 3, Restarts: 1, SampledSeconds: 2, CPUSeconds: 2.5,
 				PeakMemoryBytes: 100, DiskWriteBytes: 250, DataBytes: 5},
+		},
+		{
+			// Network bytes come from accounting rules that outlive the
+			// process: a down sample does not reset them.
+			name: "network counters survive an outage",
+			samples: []workload.Sample{netUp(0, 100), netUp(1, 300), downAt(2), netUp(3, 350)},
+			want: reports.NodeUsage{Samples: 4, DownSamples: 1, Restarts: 1, SampledSeconds: 3,
+				CPUSeconds: 1, PeakMemoryBytes: 100, NetCrossZoneBytes: 250},
 		},
 		{
 			name:    "down throughout",
@@ -76,7 +88,7 @@ func TestUsageKeepsNodesApart(t *testing.T) {
 	want := []struct {
 		node, pod string
 		cpu       float64
-	}{{"n2", "", 1}, {"n1", "", 2}, {"n2", "p", 0}}
+	}{{"n1", "", 2}, {"n2", "", 1}, {"n2", "p", 0}}
 	if len(got) != len(want) {
 		t.Fatalf("%d rows, want %d", len(got), len(want))
 	}
