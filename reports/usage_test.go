@@ -49,7 +49,7 @@ func TestUsage(t *testing.T) {
 		{
 			// Network bytes come from accounting rules that outlive the
 			// process: a down sample does not reset them.
-			name: "network counters survive an outage",
+			name:    "network counters survive an outage",
 			samples: []workload.Sample{netUp(0, 100), netUp(1, 300), downAt(2), netUp(3, 350)},
 			want: reports.NodeUsage{Samples: 4, DownSamples: 1, Restarts: 1, SampledSeconds: 3,
 				CPUSeconds: 1, PeakMemoryBytes: 100, NetCrossZoneBytes: 250},
