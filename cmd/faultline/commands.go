@@ -11,6 +11,7 @@ func commands() []*cobra.Command {
 		newCostCmd(),
 		newReportCmd(),
 		newHealCmd(),
+		newDoctorCmd(),
 		newListCmd(),
 		newVersionCmd(),
 	}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/scenarios"
+)
+
+func newDoctorCmd() *cobra.Command {
+	var env envFlags
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Say what this machine can run: platforms, fault kinds, engines",
+		Long: `Doctor inspects this machine and says, before any run, what faultline
+can do on it: whether it runs as root, which capabilities processes lack,
+whether the kernel has netem (else latency falls back to faultline's packet
+delayer), which fault kinds each platform can inject and why not, and which
+engines have what they need installed. It changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, cleanup, err := env.build(cmd.Context())
+			if err != nil {
+				return inputError(err)
+			}
+			defer cleanup()
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			defer tw.Flush()
+			writeFindings(tw, diagnose(cmd.Context(), e, hostFacts()))
+			return nil
+		},
+	}
+	env.register(cmd)
+	return cmd
+}
+
+// finding is one line of the doctor's report.
+type finding struct {
+	area, item string
+	ok         bool
+	detail     string
+}
+
+func writeFindings(w io.Writer, fs []finding) {
+	fmt.Fprintln(w, "AREA\tITEM\tSTATUS\tDETAIL")
+	for _, f := range fs {
+		status := "ok"
+		if !f.ok {
+			status = "no"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", f.area, f.item, status, f.detail)
+	}
+}
+
+// host is what doctor reads off the machine, gathered apart from the
+// judgement so that tests can supply it.
+type host struct {
+	uid int
+	// capBnd is the capability bounding set (/proc/self/status CapBnd);
+	// capErr says why it could not be read.
+	capBnd uint64
+	capErr error
+	// netem is "y", "m" or "n" from the kernel config, or "" if unknown.
+	netem string
+	// lookPath finds programs.
+	lookPath func(string) (string, error)
+}
+
+func hostFacts() host {
+	h := host{uid: os.Getuid(), lookPath: exec.LookPath}
+	h.capBnd, h.capErr = readCapBnd("/proc/self/status")
+	h.netem = kernelOption("/proc/config.gz", "CONFIG_NET_SCH_NETEM")
+	return h
+}
+
+// capabilities the faults and the kind platform rely on, by bit number
+// (linux/capability.h).
+var neededCaps = []struct {
+	bit  uint
+	name string
+	why  string
+}{
+	{12, "CAP_NET_ADMIN", "iptables and tc for partitions and shaping"},
+	{21, "CAP_SYS_ADMIN", "network namespaces, privileged kind nodes"},
+	{24, "CAP_SYS_RESOURCE", "privileged containers (kind nodes) on the system Docker daemon; without it faultline's own daemon drops the capability"},
+}
+
+func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
+	var out []finding
+	out = append(out, finding{"host", "root", h.uid == 0, rootDetail(h.uid)})
+	if h.capErr != nil {
+		out = append(out, finding{"host", "capabilities", false, h.capErr.Error()})
+	} else {
+		for _, c := range neededCaps {
+			has := h.capBnd&(1<<c.bit) != 0
+			detail := "in the bounding set"
+			if !has {
+				detail = "missing from the bounding set: " + c.why
+			}
+			out = append(out, finding{"host", c.name, has, detail})
+		}
+	}
+	for _, prog := range []string{"iptables", "tc", "ip"} {
+		p, err := h.lookPath(prog)
+		detail := p
+		if err != nil {
+			detail = "not found: faults that need it are refused up front"
+		}
+		out = append(out, finding{"host", prog, err == nil, detail})
+	}
+	switch h.netem {
+	case "y", "m":
+		out = append(out, finding{"host", "sch_netem", true, "latency and loss use tc netem"})
+	case "n":
+		out = append(out, finding{"host", "sch_netem", false, "kernel built without it: latency uses faultline's NFQUEUE delayer, loss the iptables statistic match"})
+	default:
+		out = append(out, finding{"host", "sch_netem", true, "kernel config unreadable: probed when a fault needs it"})
+	}
+	for _, p := range e.Platforms {
+		fs, ok := p.(platform.FaultSupport)
+		for _, k := range faults.Kinds() {
+			var err error
+			if ok {
+				err = fs.CanInject(k.Name)
+			}
+			detail := "can inject"
+			if err != nil {
+				detail = err.Error()
+			}
+			out = append(out, finding{"platform " + p.Name(), k.Name, err == nil, detail})
+		}
+	}
+	for _, name := range e.Engines.Names() {
+		eng, _ := e.Engines.Lookup(name)
+		v, ok := eng.(engines.Validator)
+		if !ok {
+			out = append(out, finding{"engine", name, true, "nothing to install"})
+			continue
+		}
+		errs := v.Validate(engines.Spec{Replicas: 1}, "local", 1)
+		detail := "runs on the local platform"
+		if len(errs) > 0 {
+			detail = errors.Join(errs...).Error()
+			detail = strings.ReplaceAll(detail, "\n", "; ")
+		}
+		out = append(out, finding{"engine", name, len(errs) == 0, detail})
+	}
+	return out
+}
+
+func rootDetail(uid int) string {
+	if uid == 0 {
+		return "partitions and shaping available (iptables, tc, a uid per local node)"
+	}
+	return fmt.Sprintf("uid %d: local nodes share your uid, so partitions and shaping are refused; run as root for them", uid)
+}
+
+// readCapBnd reads the capability bounding set from a /proc/PID/status
+// file.
+func readCapBnd(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapBnd:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: CapBnd: %w", path, err)
+			}
+			return n, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s: no CapBnd line", path)
+}
+
+// kernelOption returns an option's value ("y", "m") from a gzipped kernel
+// config, "n" if the config says it is not set, or "" if the config cannot
+// be read.
+func kernelOption(path, name string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return ""
+	}
+	return configValue(z, name)
+}
+
+// configValue finds name in a kernel config.
+func configValue(r io.Reader, name string) string {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, name+"="); ok {
+			return v
+		}
+		if line == "# "+name+" is not set" {
+			return "n"
+		}
+	}
+	if sc.Err() != nil {
+		return ""
+	}
+	return "n"
+}
