@@ -60,11 +60,18 @@ func (p *progress) Watch(c *workload.Counters) {
 	p.lastOK, p.lastAt = c.OK.Load(), time.Now()
 }
 
-// Faults sets the faults in force.
+// Faults sets the faults in force and prints them on their own line, so
+// that a log shows when each fault started and was healed.
 func (p *progress) Faults(active []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append([]string(nil), active...)
+	now := "none"
+	if len(active) > 0 {
+		now = strings.Join(active, ", ")
+	}
+	p.clearLine()
+	fmt.Fprintf(p.w, "[%6.1fs] %-8s faults in force: %s\n", time.Since(p.start).Seconds(), p.phase, now)
 }
 
 // Tick prints the load's state.

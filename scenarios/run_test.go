@@ -3,13 +3,18 @@ package scenarios
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/engines/etcd/etcdtest"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/reports"
 	"github.com/faultline-dev/faultline/workload"
 )
@@ -198,4 +203,145 @@ func staleReadsOnIsolated(h *workload.History, by time.Duration) int {
 		}
 	}
 	return stale
+}
+
+// A run cancelled while a partition is in force (Ctrl-C) heals it, stops
+// every node, and still writes what it recorded: the history with the
+// fault's end, and a report that says the run was interrupted.
+func TestInterruptedRunHealsAndKeepsResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real etcd cluster")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("partitions need root (iptables)")
+	}
+	s, err := Parse([]byte(`
+name: interrupted
+topology:
+  regions:
+    - name: r1
+      zones: [{name: a}, {name: b}, {name: c}]
+engine:
+  name: etcd
+workload:
+  concurrency: 4
+  rate: 200
+  duration: 60s
+  timeout: 1s
+faults:
+  - kind: partition
+    at: 3s
+    duration: 50s
+    target: zone:c
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Node processes run as their own uids, so the work directory must be
+	// searchable by them (t.TempDir's parent is private).
+	work, err := os.MkdirTemp("", "faultline-interrupt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
+	if err := os.Chmod(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := DefaultEnv(EnvOptions{Local: local.Options{WorkDir: work}})
+	if err := s.Validate(env); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	rulesBefore := iptablesLines(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	partitioned := make(chan struct{})
+	progress := watchWriter{t: t, want: "faults in force: partition", seen: partitioned}
+	go func() {
+		select {
+		case <-partitioned:
+			time.Sleep(2 * time.Second) // the partition is in force
+		case <-time.After(time.Minute):
+		}
+		cancel()
+	}()
+	out, err := Run(ctx, s, env, Options{Dir: t.TempDir(), Progress: &progress})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !out.Interrupted {
+		t.Errorf("Interrupted = false, want true")
+	}
+	h, err := workload.ReadFile(filepath.Join(out.Dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Faults) != 1 || h.Faults[0].End == 0 || len(h.Ops) == 0 {
+		t.Fatalf("history: %d ops, faults %+v; want the partition with its end", len(h.Ops), h.Faults)
+	}
+	if d := h.Faults[0].End - h.Faults[0].Start; d >= 50*time.Second {
+		t.Errorf("the partition lasted %v: it was not healed on cancellation", d)
+	}
+	res, err := reports.Read(out.Dir)
+	if err != nil {
+		t.Fatalf("result.json: %v", err)
+	}
+	if res.Verdict == check.Pass {
+		t.Errorf("an interrupted run's verdict is pass; it must not be")
+	}
+	if after := iptablesLines(t); after != rulesBefore {
+		t.Errorf("iptables has %d lines after the run, %d before: the partition's rules were left behind", after, rulesBefore)
+	}
+	if pids := processesUnder(work); len(pids) > 0 {
+		t.Errorf("processes still running from the cluster's directory: %v", pids)
+	}
+}
+
+// watchWriter logs progress and closes seen the first time a line
+// contains want.
+type watchWriter struct {
+	t    *testing.T
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *watchWriter) Write(b []byte) (int, error) {
+	w.t.Logf("%s", b)
+	if strings.Contains(string(b), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(b), nil
+}
+
+// iptablesLines counts the rules and chains of every table.
+func iptablesLines(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "-A ") || strings.HasPrefix(l, ":") {
+			n++
+		}
+	}
+	return n
+}
+
+// processesUnder lists the processes whose command line mentions dir.
+func processesUnder(dir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmd), dir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

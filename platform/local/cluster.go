@@ -72,9 +72,12 @@ func newCluster(ctx context.Context, opts Options, layout []platform.Node, isola
 		ports:   map[[2]string]int{},
 		spawner: newSpawner(),
 	}
+	// A failed return sets c to nil before deferred calls run: delete
+	// through a copy.
+	cl := c
 	defer func() {
 		if err != nil {
-			c.Delete(context.WithoutCancel(ctx))
+			cl.Delete(context.WithoutCancel(ctx))
 		}
 	}()
 	for i, n := range layout {

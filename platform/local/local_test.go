@@ -517,3 +517,17 @@ func TestRegionLatencyHook(t *testing.T) {
 		t.Error("Delete did not remove the region latency")
 	}
 }
+
+// A cluster that fails half-way through Create is cleaned up and reported,
+// not a panic: as root, a private work directory is refused because node
+// uids cannot reach it.
+func TestCreateFailsCleanly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the work directory check applies to per-node uids, which need root")
+	}
+	p := New(Options{WorkDir: t.TempDir()}) // mode 0700 parent
+	_, err := p.Create(context.Background(), threeZones(1, 1, 1))
+	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
+		t.Fatalf("Create in a private directory: %v, want an error saying the nodes cannot reach it", err)
+	}
+}
