@@ -1,19 +1,16 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/procs"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -90,10 +87,10 @@ func killOrphanDelayers(ctx context.Context, w io.Writer) error {
 			continue
 		}
 		deadline := time.Now().Add(2 * time.Second)
-		for processAlive(d.pid) && time.Now().Before(deadline) && ctx.Err() == nil {
+		for procs.Alive(d.pid) && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if processAlive(d.pid) {
+		if procs.Alive(d.pid) {
 			syscall.Kill(d.pid, syscall.SIGKILL)
 		}
 		fmt.Fprintf(w, "stopped orphaned delayer process %d (its faultline process %d is gone)\n", d.pid, d.owner)
@@ -107,61 +104,15 @@ type delayerProcess struct {
 
 // delayerProcesses finds delayers by the owner mark in their environment.
 func delayerProcesses() []delayerProcess {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []delayerProcess
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		owner := 0
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if v, ok := strings.CutPrefix(string(kv), envShapingOwner+"="); ok {
-				owner, _ = strconv.Atoi(v)
-			}
-		}
+	for _, p := range procs.WithEnv(envShapingOwner) {
+		owner, _ := strconv.Atoi(p.Env[envShapingOwner])
 		if owner == 0 {
 			continue
 		}
-		if ppid, ok := parentOf(pid); ok {
-			out = append(out, delayerProcess{pid: pid, ppid: ppid, owner: owner})
+		if ppid, ok := procs.Parent(p.PID); ok {
+			out = append(out, delayerProcess{pid: p.PID, ppid: ppid, owner: owner})
 		}
 	}
 	return out
-}
-
-// parentOf reads a process's parent from /proc/PID/stat, whose second
-// field (the command) may hold spaces and parentheses.
-func parentOf(pid int) (int, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	return ppid, err == nil
-}
-
-func processAlive(pid int) bool {
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-		return false
-	}
-	// A zombie is gone for our purposes.
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strings"
 	"sync"
 
 	"github.com/faultline-dev/faultline/platform"
@@ -133,7 +132,7 @@ func removeRules(ctx context.Context, nc platform.NetworkController, sets []Rule
 	var errs []error
 	for _, rs := range sets {
 		for _, argv := range rs.RemoveArgv() {
-			if _, err := netExec(ctx, nc, rs.Node, argv, log); err != nil && !gone(err) {
+			if _, err := netExec(ctx, nc, rs.Node, argv, log); err != nil && !platform.RuleGone(err) {
 				errs = append(errs, err)
 			}
 		}
@@ -145,17 +144,4 @@ func netExec(ctx context.Context, nc platform.NetworkController, node string, ar
 	out, err := nc.NetExec(ctx, node, argv...)
 	log.Command(node, argv, out, err)
 	return out, err
-}
-
-// gone reports whether iptables failed because the rule or chain does not
-// exist.
-func gone(err error) bool {
-	var ce *platform.CommandError
-	if !errors.As(err, &ce) {
-		return false
-	}
-	out := string(ce.Output)
-	return strings.Contains(out, "No chain/target/match by that name") ||
-		strings.Contains(out, "does a matching rule exist") ||
-		strings.Contains(out, "doesn't exist")
 }

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,3 +33,16 @@ func (e *CommandError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *CommandError) Unwrap() error { return e.Err }
+
+// RuleGone reports whether a command failed because the iptables rule or
+// chain it named does not exist, which heals treat as done.
+func RuleGone(err error) bool {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	out := string(ce.Output)
+	return strings.Contains(out, "No chain/target/match by that name") ||
+		strings.Contains(out, "does a matching rule exist") ||
+		strings.Contains(out, "doesn't exist")
+}

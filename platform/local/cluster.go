@@ -401,10 +401,13 @@ func (c *Cluster) Delete(ctx context.Context) error {
 // env is the environment entries that mark a process as this cluster's,
 // for Heal to find after a crash.
 func (c *Cluster) env(node string) []string {
-	return []string{envCluster + "=" + c.id, "FAULTLINE_NODE=" + node, "HOME=" + filepath.Dir(c.DataDir(node))}
+	return []string{envCluster + "=" + c.id, envNode + "=" + node, "HOME=" + filepath.Dir(c.DataDir(node))}
 }
 
 // envCluster marks every node process with its cluster's id.
 const envCluster = "FAULTLINE_CLUSTER"
+
+// envNode names the node a process serves.
+const envNode = "FAULTLINE_NODE"
 
 func itoa(i int) string { return strconv.Itoa(i) }

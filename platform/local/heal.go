@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/faultline-dev/faultline/internal/procs"
 )
 
 // Heal removes what crashed runs of the local platform left on this host:
@@ -166,34 +166,12 @@ type nodeProcess struct {
 // nodeProcesses finds the processes of local clusters by the environment
 // they were started with.
 func nodeProcesses() []nodeProcess {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []nodeProcess
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
+	for _, p := range procs.WithEnv(envCluster, envNode) {
+		if p.Env[envCluster] == "" {
 			continue
 		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		var p nodeProcess
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			k, v, _ := strings.Cut(string(kv), "=")
-			switch k {
-			case envCluster:
-				p.id = v
-			case "FAULTLINE_NODE":
-				p.node = v
-			}
-		}
-		if p.id != "" {
-			p.pid = pid
-			out = append(out, p)
-		}
+		out = append(out, nodeProcess{pid: p.PID, id: p.Env[envCluster], node: p.Env[envNode]})
 	}
 	return out
 }

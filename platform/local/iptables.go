@@ -115,30 +115,17 @@ func removeChain(ctx context.Context, table, chain string, rules []string) error
 		}
 		// "-A INPUT … -j CHAIN" becomes "-D INPUT … -j CHAIN".
 		f[0] = "-D"
-		if _, err := iptables(ctx, append([]string{"-t", table}, f...)...); err != nil && !notFound(err) {
+		if _, err := iptables(ctx, append([]string{"-t", table}, f...)...); err != nil && !platform.RuleGone(err) {
 			return err
 		}
 	}
-	if _, err := iptables(ctx, "-t", table, "-F", chain); err != nil && !notFound(err) {
+	if _, err := iptables(ctx, "-t", table, "-F", chain); err != nil && !platform.RuleGone(err) {
 		return err
 	}
-	if _, err := iptables(ctx, "-t", table, "-X", chain); err != nil && !notFound(err) {
+	if _, err := iptables(ctx, "-t", table, "-X", chain); err != nil && !platform.RuleGone(err) {
 		return err
 	}
 	return nil
-}
-
-// notFound reports whether iptables failed because the rule or chain is
-// already gone, which heal treats as done.
-func notFound(err error) bool {
-	var ce *platform.CommandError
-	if !errors.As(err, &ce) {
-		return false
-	}
-	out := string(ce.Output)
-	return strings.Contains(out, "No chain/target/match by that name") ||
-		strings.Contains(out, "does a matching rule exist") ||
-		strings.Contains(out, "doesn't exist")
 }
 
 // splitRule splits a line of iptables -S output into arguments, undoing
