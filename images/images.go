@@ -75,6 +75,22 @@ func tag(name string, v Versions) string {
 	return version + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
+// digest is a short hash of the files of fsys under root.
+func digest(fsys fs.FS, root string) string {
+	sub, err := fs.Sub(fsys, root)
+	if err != nil {
+		return ""
+	}
+	if fi, err := fs.Stat(fsys, root); err == nil && !fi.IsDir() {
+		b, _ := fs.ReadFile(fsys, root)
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:8])
+	}
+	h := sha256.New()
+	hashFS(h, sub)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
 // hashFS writes every file of fsys, in name order, into h.
 func hashFS(h io.Writer, fsys fs.FS) {
 	var paths []string

@@ -24,8 +24,11 @@ import (
 // (in parallel), kind's base image, the preloaded images, the node.
 func (b *builder) kindNode(ctx context.Context, ref string) error {
 	full := strings.TrimPrefix(ref[strings.LastIndex(ref, ":")+1:], b.v.Kubernetes+"-")
+	// Steps are keyed by their own inputs, so that an edit of the recipe
+	// does not rebuild what it does not touch.
 	vj, _ := json.Marshal(b.v)
-	goKey := string(vj) + " " + full
+	goKey := string(vj) + " " + digest(recipeSources, "programs")
+	preloadKey := goKey + " " + digest(recipeSources, "recipe.go")
 	fsKey := fmt.Sprintf("%s %v %v", b.v.Debian, nodePackages, miniPackages)
 
 	var wg sync.WaitGroup
@@ -63,7 +66,7 @@ func (b *builder) kindNode(ctx context.Context, ref string) error {
 			return fmt.Errorf("base image: %w", err)
 		}
 	}
-	if err := b.step(ctx, "preload", full, b.preloadImages); err != nil {
+	if err := b.step(ctx, "preload", preloadKey, b.preloadImages); err != nil {
 		return err
 	}
 	return b.nodeImage(ctx, kindDir, base, ref)
@@ -172,7 +175,21 @@ func (b *builder) baseImage(ctx context.Context, kindDir, ref string) error {
 	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", baseSetup); err != nil {
 		return err
 	}
-	return b.importDir(ctx, root, ref, baseChanges())
+	raw := ref + "-rootfs"
+	if err := b.importDir(ctx, root, raw, nil); err != nil {
+		return err
+	}
+	dir := b.path("ctx", "base")
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := writeFiles(dir, map[string]string{"Dockerfile": baseDockerfile(raw)}); err != nil {
+		return err
+	}
+	if err := b.docker(ctx, nil, "build", "-q", "-t", ref, dir); err != nil {
+		return err
+	}
+	return b.docker(ctx, nil, "rmi", raw)
 }
 
 // copyKindFiles copies kind's images/base/files into root: programs

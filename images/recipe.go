@@ -262,12 +262,12 @@ rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man
 // nodeEntrypoint is kind's node entrypoint.
 var nodeEntrypoint = []string{"/usr/local/bin/entrypoint", "/sbin/init"}
 
-// baseChanges are the image settings of kind's base image.
-func baseChanges() []string {
-	return []string{
-		"ENV container=docker",
-		"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"STOPSIGNAL SIGRTMIN+3",
-		"ENTRYPOINT [" + quoteList(nodeEntrypoint) + "]",
-	}
+// baseDockerfile gives the imported root filesystem raw the image
+// settings of kind's base image (docker import cannot set STOPSIGNAL).
+func baseDockerfile(raw string) string {
+	return "FROM " + raw + "\n" +
+		"ENV container=docker\n" +
+		"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" +
+		"STOPSIGNAL SIGRTMIN+3\n" +
+		"ENTRYPOINT [" + quoteList(nodeEntrypoint) + "]\n"
 }
