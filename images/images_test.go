@@ -185,3 +185,10 @@ func TestDebianMirrorFormat(t *testing.T) {
 		t.Fatalf("mirror %q is not a URL", m)
 	}
 }
+
+func TestBuildRejectsUnknownNames(t *testing.T) {
+	err := Build(t.Context(), nil, []string{KindNode, "kind-nodes"}, nil)
+	if err == nil || !strings.Contains(err.Error(), `"kind-nodes"`) {
+		t.Fatalf("Build with an unknown name: %v", err)
+	}
+}

@@ -110,3 +110,53 @@ func runEcho(ctx context.Context, t *testing.T, d *Daemon) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestPrivateStopAndHeal starts a second private daemon of its own
+// (namespace, subnet and directories apart from the shared one), then
+// stops it and checks that nothing of its network is left, twice.
+func TestPrivateStopAndHeal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Docker daemon")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, b := range []string{"docker", "dockerd", "runc", "ip", "iptables", "nsenter"} {
+		if _, err := findBinary("", b); err != nil {
+			t.Skipf("needs %s", b)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := Options{Private: true, NetNS: "fl-dockerd-test", Subnet: "10.251.0.0/16", RunDir: t.TempDir(), DataRoot: t.TempDir()}
+	d, err := Ensure(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.plan
+	t.Cleanup(func() { p.stop(context.Background()) })
+	if ok, why, err := CanRunPrivileged(ctx, d); err != nil || !ok {
+		t.Fatalf("privileged container: %v %s %v", ok, why, err)
+	}
+	var log strings.Builder
+	if err := heal(ctx, o, &log); err != nil || !strings.Contains(log.String(), "left alone") {
+		t.Fatalf("heal touched a running daemon: %v, %q", err, log.String())
+	}
+	for i := 0; i < 2; i++ {
+		if err := d.Stop(ctx); err != nil {
+			t.Fatalf("Stop #%d: %v", i+1, err)
+		}
+		if _, err := os.Stat(p.netnsPath()); err == nil {
+			t.Errorf("namespace %s left after Stop", p.netnsPath())
+		}
+		if _, err := net.InterfaceByName(p.hostLink()); err == nil {
+			t.Errorf("link %s left after Stop", p.hostLink())
+		}
+		if p.alivePID() != 0 {
+			t.Error("daemon still running after Stop")
+		}
+		if err := heal(ctx, o, io.Discard); err != nil {
+			t.Errorf("heal after Stop: %v", err)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package dockerd
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +16,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
-
-// Names of the link between the host and the private daemon's namespace.
-const (
-	hostLink = "fl-dockerd0"
-	nsLink   = "fl-dockerd1"
 )
 
 // plan is where the private daemon's pieces live and which addresses it
@@ -37,6 +33,20 @@ func newPlan(o Options) plan {
 }
 
 func (p plan) addr(c, d int) string { return fmt.Sprintf("%d.%d.%d.%d", p.base[0], p.base[1], c, d) }
+
+// hostLink and nsLink name the two ends of the link between the host and
+// the daemon's namespace: fl-dockerd0/1 for the default namespace, else
+// named by a hash of the namespace's name (interface names are short).
+func (p plan) hostLink() string { return p.linkPrefix() + "0" }
+func (p plan) nsLink() string   { return p.linkPrefix() + "1" }
+
+func (p plan) linkPrefix() string {
+	if p.o.NetNS == DefaultNetNS {
+		return "fl-dockerd"
+	}
+	sum := sha256.Sum256([]byte(p.o.NetNS))
+	return "fl-d" + hex.EncodeToString(sum[:4])
+}
 
 func (p plan) socket() string    { return filepath.Join(p.o.RunDir, "docker.sock") }
 func (p plan) host() string      { return "unix://" + p.socket() }
@@ -213,17 +223,17 @@ func (p plan) ensureNetwork(ctx context.Context) error {
 		}
 	}
 	steps := [][]string{p.inNS("ip", "link", "set", "lo", "up")}
-	if _, err := net.InterfaceByName(hostLink); err != nil {
+	if _, err := net.InterfaceByName(p.hostLink()); err != nil {
 		steps = append(steps,
-			[]string{"ip", "link", "add", hostLink, "type", "veth", "peer", "name", nsLink, "netns", p.o.NetNS},
-			[]string{"ip", "addr", "add", p.hostIP() + "/30", "dev", hostLink},
-			p.inNS("ip", "addr", "add", p.nsIP()+"/30", "dev", nsLink),
+			[]string{"ip", "link", "add", p.hostLink(), "type", "veth", "peer", "name", p.nsLink(), "netns", p.o.NetNS},
+			[]string{"ip", "addr", "add", p.hostIP() + "/30", "dev", p.hostLink()},
+			p.inNS("ip", "addr", "add", p.nsIP()+"/30", "dev", p.nsLink()),
 		)
 	}
 	steps = append(steps,
-		[]string{"ip", "link", "set", hostLink, "up"},
-		p.inNS("ip", "link", "set", nsLink, "up"),
-		[]string{"ip", "route", "replace", p.o.Subnet, "via", p.nsIP(), "dev", hostLink},
+		[]string{"ip", "link", "set", p.hostLink(), "up"},
+		p.inNS("ip", "link", "set", p.nsLink(), "up"),
+		[]string{"ip", "route", "replace", p.o.Subnet, "via", p.nsIP(), "dev", p.hostLink()},
 	)
 	for _, s := range steps {
 		if err := run(ctx, s...); err != nil {
@@ -237,7 +247,7 @@ func (p plan) ensureNetwork(ctx context.Context) error {
 // FORWARD rules only admit published ports, so accept what comes in over
 // the link, in DOCKER-USER (which docker keeps first).
 func (p plan) openForward(ctx context.Context) error {
-	rule := []string{"DOCKER-USER", "-i", nsLink, "-j", "ACCEPT", "-m", "comment", "--comment", "faultline: host to containers"}
+	rule := []string{"DOCKER-USER", "-i", p.nsLink(), "-j", "ACCEPT", "-m", "comment", "--comment", "faultline: host to containers"}
 	if run(ctx, p.inNS(append([]string{"iptables", "-w", "-C"}, rule...)...)...) == nil {
 		return nil
 	}
@@ -363,9 +373,9 @@ func (p plan) stop(ctx context.Context) error {
 
 func (p plan) removeNetwork(ctx context.Context) error {
 	var errs []error
-	if _, err := net.InterfaceByName(hostLink); err == nil {
+	if _, err := net.InterfaceByName(p.hostLink()); err == nil {
 		_ = run(ctx, "ip", "route", "del", p.o.Subnet, "via", p.nsIP())
-		if err := run(ctx, "ip", "link", "del", hostLink); err != nil {
+		if err := run(ctx, "ip", "link", "del", p.hostLink()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -389,7 +399,11 @@ func (p plan) removeNetwork(ctx context.Context) error {
 // link, route, socket). A running daemon is left alone: kind clusters of a
 // live run may be on it; Stop ends it. Safe to run twice.
 func Heal(ctx context.Context, w io.Writer) error {
-	o, err := Options{}.withDefaults()
+	return heal(ctx, Options{}, w)
+}
+
+func heal(ctx context.Context, opts Options, w io.Writer) error {
+	o, err := opts.withDefaults()
 	if err != nil {
 		return err
 	}
@@ -399,7 +413,7 @@ func Heal(ctx context.Context, w io.Writer) error {
 		return nil
 	}
 	_, nsErr := os.Stat(p.netnsPath())
-	_, linkErr := net.InterfaceByName(hostLink)
+	_, linkErr := net.InterfaceByName(p.hostLink())
 	if nsErr != nil && linkErr != nil {
 		return nil
 	}
