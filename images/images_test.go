@@ -20,8 +20,8 @@ func TestRef(t *testing.T) {
 			}
 		})
 	}
-	if Ref(KindNode) != Ref(KindNode) {
-		t.Fatal("Ref is not stable")
+	if want := "faultline/kind-node:" + tag(KindNode, Pinned()); Ref(KindNode) != want {
+		t.Fatalf("Ref(kind-node) = %s, want %s", Ref(KindNode), want)
 	}
 }
 
