@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/faultline-dev/faultline/platform/dockerd"
@@ -17,11 +18,13 @@ import (
 
 // builder runs the steps of a build in its work directory.
 type builder struct {
-	d     *dockerd.Daemon
-	v     Versions
-	work  string
-	log   io.Writer
-	gobin string
+	d    *dockerd.Daemon
+	v    Versions
+	work string
+	// log gets progress lines; cmdLog every command's output (the build
+	// log file in the work directory).
+	log, cmdLog io.Writer
+	gobin       string
 }
 
 func newBuilder(d *dockerd.Daemon, v Versions, log io.Writer) (*builder, error) {
@@ -40,7 +43,35 @@ func newBuilder(d *dockerd.Daemon, v Versions, log io.Writer) (*builder, error) 
 			return nil, fmt.Errorf("images: the go command is needed to build images: %w", err)
 		}
 	}
-	return &builder{d: d, v: v, work: work, log: log, gobin: gobin}, nil
+	return &builder{d: d, v: v, work: work, log: log, cmdLog: io.Discard, gobin: gobin}, nil
+}
+
+// lock takes the work directory for this process (two builds at once
+// would share its files) and opens the build log; release undoes both.
+func (b *builder) lock() (release func(), err error) {
+	f, err := os.OpenFile(b.path(".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(b.log, "images: waiting for another build in %s\n", b.work)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("images: lock %s: %w", b.work, err)
+		}
+	}
+	logf, err := os.Create(b.path("build.log"))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	b.cmdLog = logf
+	fmt.Fprintf(b.log, "images: command output goes to %s\n", logf.Name())
+	return func() {
+		b.cmdLog = io.Discard
+		logf.Close()
+		f.Close()
+	}, nil
 }
 
 func (b *builder) path(elem ...string) string {
@@ -55,7 +86,8 @@ func (b *builder) cmd(ctx context.Context, dir string, env []string, stdin io.Re
 	c.Env = append(os.Environ(), env...)
 	c.Stdin = stdin
 	var out bytes.Buffer
-	w := io.MultiWriter(&out, b.log)
+	fmt.Fprintf(b.cmdLog, "+ %s\n", strings.Join(argv, " "))
+	w := io.MultiWriter(&out, b.cmdLog)
 	c.Stdout, c.Stderr = w, w
 	if err := c.Run(); err != nil {
 		s := out.String()

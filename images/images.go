@@ -161,6 +161,11 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	if err != nil {
 		return err
 	}
+	release, err := b.lock()
+	if err != nil {
+		return err
+	}
+	defer release()
 	for _, n := range names {
 		ref := Ref(n)
 		ok, err := imageExists(ctx, d, ref)

@@ -28,8 +28,9 @@ func (b *builder) kindNode(ctx context.Context, ref string) error {
 	// does not rebuild what it does not touch.
 	vj, _ := json.Marshal(b.v)
 	goKey := string(vj) + " " + digest(recipeSources, "programs")
-	preloadKey := goKey + " " + digest(recipeSources, "recipe.go")
 	fsKey := fmt.Sprintf("%s %v %v", b.v.Debian, nodePackages, miniPackages)
+	// The preloaded images hold binaries and the small root filesystem.
+	preloadKey := goKey + " " + fsKey + " " + digest(recipeSources, "recipe.go")
 
 	var wg sync.WaitGroup
 	var fsErr error

@@ -107,6 +107,19 @@ func ensurePrivate(ctx context.Context, o Options) (*Daemon, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("dockerd: starting faultline's Docker daemon needs root")
 	}
+	// One starter at a time: a second process waits, then finds the
+	// daemon running.
+	unlock, err := p.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if pid := p.alivePID(); pid > 0 && d.ping(ctx) == nil {
+		if err := p.ensureNetwork(ctx); err != nil {
+			return nil, err
+		}
+		return d, p.openForward(ctx)
+	}
 	dockerd, err := findBinary(o.Dockerd, "dockerd")
 	if err != nil {
 		return nil, err
@@ -144,6 +157,22 @@ func ensurePrivate(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// lock serialises starting and stopping the daemon between processes.
+func (p plan) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(p.o.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("dockerd: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(p.o.RunDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("dockerd: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dockerd: lock %s: %w", p.o.RunDir, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 func findBinary(given, name string) (string, error) {
@@ -354,6 +383,11 @@ func (d *Daemon) Stop(ctx context.Context) error {
 }
 
 func (p plan) stop(ctx context.Context) error {
+	unlock, err := p.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if pid := p.alivePID(); pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		deadline := time.Now().Add(60 * time.Second)
