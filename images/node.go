@@ -70,7 +70,27 @@ func (b *builder) kindNode(ctx context.Context, ref string) error {
 	if err := b.step(ctx, "preload", preloadKey, b.preloadImages); err != nil {
 		return err
 	}
-	return b.nodeImage(ctx, kindDir, base, ref)
+	if err := b.nodeImage(ctx, kindDir, base, ref); err != nil {
+		return err
+	}
+	b.pruneBases(ctx, base)
+	return nil
+}
+
+// pruneBases removes base images of earlier recipes (intermediate, about
+// 250 MB each); node images stay, runs may still name them.
+func (b *builder) pruneBases(ctx context.Context, keep string) {
+	out, err := b.d.Docker(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}", "faultline-build/kind-base")
+	if err != nil {
+		return
+	}
+	for _, ref := range strings.Fields(string(out)) {
+		if ref != keep {
+			if _, err := b.d.Docker(ctx, "rmi", ref); err == nil {
+				fmt.Fprintf(b.log, "images: removed %s\n", ref)
+			}
+		}
+	}
 }
 
 // nodeBinaries builds every program of the node and its images into bin/
