@@ -150,17 +150,25 @@ func (e *CommandError) Error() string {
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
-// Ensure returns a daemon that can run privileged containers: the user's
-// (DOCKER_HOST or the default socket) when this machine grants every
-// capability, else faultline's private daemon, started if it is not
-// already running. It is idempotent and safe to call from several
-// processes in turn.
+// Ensure returns a daemon that can run privileged containers: faultline's
+// private daemon when it is already running; else the user's (DOCKER_HOST
+// or the default socket) when it can start privileged containers; else the
+// private daemon, started now. It is idempotent and safe to call from
+// several processes at once.
 func Ensure(ctx context.Context, opts Options) (*Daemon, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if !o.Private {
+		// Once faultline's daemon runs, stay on it: kind clusters made
+		// earlier live there, and the probe below need not run again.
+		p := newPlan(o)
+		if p.alivePID() > 0 {
+			if d := (&Daemon{host: p.host(), private: true, plan: p}); d.ping(ctx) == nil {
+				return ensurePrivate(ctx, o)
+			}
+		}
 		user := &Daemon{host: userHost()}
 		ok, why, err := CanRunPrivileged(ctx, user)
 		if err != nil {

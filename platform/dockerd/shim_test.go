@@ -2,8 +2,14 @@ package dockerd
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/faultline-dev/faultline/internal/agent"
 )
 
 // noResource is this machine's bounding set: every capability up to
@@ -141,5 +147,49 @@ func TestPlan(t *testing.T) {
 	}
 	if p.host() != "unix:///run/faultline/dockerd/docker.sock" {
 		t.Fatalf("host = %s", p.host())
+	}
+}
+
+// TestShimRewritesAndExecs runs this test binary as the shim agent with a
+// stand-in for runc that prints the arguments and the bundle's spec it
+// receives: the spec must arrive without the capabilities this process
+// cannot hold, and the arguments unchanged.
+func TestShimRewritesAndExecs(t *testing.T) {
+	bnd, err := BoundingSet()
+	if err != nil {
+		t.Skipf("no capability bounding set to read: %v", err)
+	}
+	dir := t.TempDir()
+	spec := `{"process":{"capabilities":{"bounding":["CAP_KILL","CAP_SYS_RESOURCE"]}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runc := filepath.Join(dir, "runc")
+	script := "#!/bin/sh\necho \"$@\"\ncat \"" + filepath.Join(dir, "config.json") + "\"\n"
+	if err := os.WriteFile(runc, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "--root", "/run/x", "create", "--bundle", dir, "ctr-1")
+	cmd.Env = append(os.Environ(), agent.Command(ShimAgentName), realRuncEnv+"="+runc)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("shim: %v: %s", err, out)
+	}
+	lines := strings.SplitN(string(out), "\n", 2)
+	if lines[0] != "--root /run/x create --bundle "+dir+" ctr-1" {
+		t.Errorf("runc got arguments %q", lines[0])
+	}
+	var got struct {
+		Process struct{ Capabilities map[string][]string }
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &got); err != nil {
+		t.Fatalf("spec runc saw: %v: %s", err, lines[1])
+	}
+	want := []string{"CAP_KILL"}
+	if bnd.Has("CAP_SYS_RESOURCE") {
+		want = append(want, "CAP_SYS_RESOURCE")
+	}
+	if !reflect.DeepEqual(got.Process.Capabilities["bounding"], want) {
+		t.Errorf("runc saw bounding %v, want %v", got.Process.Capabilities["bounding"], want)
 	}
 }
