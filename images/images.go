@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
@@ -157,6 +158,9 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	if log == nil {
 		log = io.Discard
 	}
+	if d == nil {
+		return fmt.Errorf("images: no Docker daemon (see dockerd.Ensure)")
+	}
 	b, err := newBuilder(d, Pinned(), log)
 	if err != nil {
 		return err
@@ -175,6 +179,9 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 		if ok {
 			fmt.Fprintf(log, "images: %s is up to date\n", ref)
 			continue
+		}
+		if n == KindNode && os.Geteuid() != 0 {
+			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
 		}
 		fmt.Fprintf(log, "images: building %s\n", ref)
 		switch n {
