@@ -40,5 +40,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./scenarios
 	$(GO) test -run XXX -fuzz FuzzReadEDN -fuzztime 30s ./workload/jepsen
 
+# The kind node and engine images, built from pinned Go modules and Debian
+# packages with no registry (see images/); unchanged images are kept.
+images:
+	$(GO) run ./cmd/faultline images build
+
 clean:
 	rm -rf bin

@@ -1,0 +1,198 @@
+// Package images builds, without any registry, the container images a kind
+// run needs (a kind node image and engine images) from pinned Go modules
+// and Debian packages, content-tagged so that only changed inputs rebuild.
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/faultline-dev/faultline/platform/dockerd"
+)
+
+// Names of the images faultline builds.
+const (
+	KindNode = "kind-node"
+	Etcd     = "etcd"
+)
+
+// Names lists every image Build knows, in build order.
+func Names() []string { return []string{KindNode, Etcd} }
+
+// recipeSources are the recipe itself and the in-tree programs: any change
+// to them changes the tags.
+//
+//go:embed recipe.go build.go node.go versions.go programs
+var recipeSources embed.FS
+
+// repository is the local name of each image; Ref adds the tag.
+var repository = map[string]string{
+	KindNode: "faultline/kind-node",
+	Etcd:     "faultline/etcd",
+}
+
+// official are the images of users who can pull.
+var official = map[string]string{
+	KindNode: OfficialKindNode,
+	Etcd:     OfficialEtcd,
+}
+
+// Ref is the content-tagged local reference of the named image, e.g.
+// faultline/kind-node:v1.34.4-0123456789ab, or "" for an unknown name.
+func Ref(name string) string {
+	repo, ok := repository[name]
+	if !ok {
+		return ""
+	}
+	return repo + ":" + tag(name, Pinned())
+}
+
+// Official is the pinned upstream image used when nothing is built
+// locally, or "" for an unknown name.
+func Official(name string) string { return official[name] }
+
+// tag is the image's version followed by a hash of every input: the
+// versions, the package lists, the recipe's source and the programs.
+func tag(name string, v Versions) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "image %s\n", name)
+	vj, _ := json.Marshal(v)
+	h.Write(vj)
+	fmt.Fprintf(h, "\nnode %v\nmini %v\n", nodePackages, miniPackages)
+	hashFS(h, recipeSources)
+	version := v.Kubernetes
+	if name == Etcd {
+		version = v.Etcd
+	}
+	return version + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// digest is a short hash of the files of fsys under root.
+func digest(fsys fs.FS, root string) string {
+	sub, err := fs.Sub(fsys, root)
+	if err != nil {
+		return ""
+	}
+	if fi, err := fs.Stat(fsys, root); err == nil && !fi.IsDir() {
+		b, _ := fs.ReadFile(fsys, root)
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:8])
+	}
+	h := sha256.New()
+	hashFS(h, sub)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// hashFS writes every file of fsys, in name order, into h.
+func hashFS(h io.Writer, fsys fs.FS) {
+	var paths []string
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	for _, p := range paths {
+		b, _ := fs.ReadFile(fsys, p)
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+	}
+}
+
+// Built reports whether the daemon holds the named image's current build.
+func Built(ctx context.Context, d *dockerd.Daemon, name string) (bool, error) {
+	ref := Ref(name)
+	if ref == "" {
+		return false, fmt.Errorf("images: unknown image %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return imageExists(ctx, d, ref)
+}
+
+func imageExists(ctx context.Context, d *dockerd.Daemon, ref string) (bool, error) {
+	out, err := d.Docker(ctx, "images", "-q", ref)
+	if err != nil {
+		return false, fmt.Errorf("images: look for %s: %w", ref, err)
+	}
+	return strings.TrimSpace(string(out)) != "", nil
+}
+
+// Resolve picks the image to run for name: override when given, else the
+// local build when the daemon has it, else the official pinned image.
+func Resolve(ctx context.Context, d *dockerd.Daemon, name, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	ok, err := Built(ctx, d, name)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return Ref(name), nil
+	}
+	return Official(name), nil
+}
+
+// Build builds the named images (all when names is empty) into the daemon
+// unless the current build is already there, logging progress to log.
+// Work files and caches live under the user's cache directory
+// (faultline/images); Go's module and build caches make warm builds fast.
+func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer) error {
+	if len(names) == 0 {
+		names = Names()
+	}
+	for _, n := range names {
+		if _, ok := repository[n]; !ok {
+			return fmt.Errorf("images: unknown image %q (known: %s)", n, strings.Join(Names(), ", "))
+		}
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	if d == nil {
+		return fmt.Errorf("images: no Docker daemon (see dockerd.Ensure)")
+	}
+	b, err := newBuilder(d, Pinned(), log)
+	if err != nil {
+		return err
+	}
+	release, err := b.lock()
+	if err != nil {
+		return err
+	}
+	defer release()
+	for _, n := range names {
+		ref := Ref(n)
+		ok, err := imageExists(ctx, d, ref)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Fprintf(log, "images: %s is up to date\n", ref)
+			continue
+		}
+		if n == KindNode && os.Geteuid() != 0 {
+			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
+		}
+		fmt.Fprintf(log, "images: building %s\n", ref)
+		switch n {
+		case KindNode:
+			err = b.kindNode(ctx, ref)
+		case Etcd:
+			err = b.etcd(ctx, ref)
+		}
+		if err != nil {
+			return fmt.Errorf("images: build %s: %w", n, err)
+		}
+	}
+	return nil
+}
