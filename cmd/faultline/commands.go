@@ -12,6 +12,7 @@ func commands() []*cobra.Command {
 		newReportCmd(),
 		newHealCmd(),
 		newDoctorCmd(),
+		newImagesCmd(),
 		newListCmd(),
 		newVersionCmd(),
 	}

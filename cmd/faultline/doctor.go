@@ -9,15 +9,19 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
@@ -29,7 +33,7 @@ func newDoctorCmd() *cobra.Command {
 		Long: `Doctor inspects this machine and says, before any run, what faultline
 can do on it: whether it runs as root, which capabilities processes lack,
 whether the kernel has netem (else latency falls back to faultline's packet
-delayer), which fault kinds each platform can inject and why not, and which
+delayer), which Docker daemons answer and which images are built, which fault kinds each platform can inject and why not, and which
 engines have what they need installed. It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,10 +82,71 @@ type host struct {
 	netem string
 	// lookPath finds programs.
 	lookPath func(string) (string, error)
+	// docker runs the docker CLI against a daemon; nil skips the Docker
+	// findings.
+	runDocker func(ctx context.Context, host string, args ...string) error
+}
+
+// docker reports on the Docker daemons kind runs on and the images built
+// for them, without starting anything.
+func (h host) dockerFindings(ctx context.Context) []finding {
+	if h.runDocker == nil {
+		return nil
+	}
+	user := os.Getenv("DOCKER_HOST")
+	if user == "" {
+		user = "unix:///var/run/docker.sock"
+	}
+	private := "unix://" + filepath.Join(dockerd.DefaultRunDir, "docker.sock")
+	var out []finding
+	running := ""
+	if err := h.runDocker(ctx, user, "version", "--format", "{{.Server.Version}}"); err != nil {
+		out = append(out, finding{"docker", "your daemon", false, user + ": " + firstLine(err)})
+	} else {
+		out = append(out, finding{"docker", "your daemon", true, user})
+		running = user
+	}
+	if err := h.runDocker(ctx, private, "version", "--format", "{{.Server.Version}}"); err != nil {
+		out = append(out, finding{"docker", "faultline's daemon", true, "not running; started by `faultline images build` or a kind run when your daemon cannot start privileged containers"})
+	} else {
+		out = append(out, finding{"docker", "faultline's daemon", true, "running at " + private})
+		running = private
+	}
+	if running == "" {
+		return out
+	}
+	for _, n := range images.Names() {
+		ref := images.Ref(n)
+		if err := h.runDocker(ctx, running, "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
+			out = append(out, finding{"image", n, false, ref + " not built (make images); a run falls back to " + images.Official(n) + ", which needs a registry"})
+		} else {
+			out = append(out, finding{"image", n, true, ref})
+		}
+	}
+	return out
+}
+
+// runDocker runs the docker CLI against host.
+func runDocker(ctx context.Context, host string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"--host", host}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
 
 func hostFacts() host {
 	h := host{uid: os.Getuid(), lookPath: exec.LookPath}
+	if _, err := exec.LookPath("docker"); err == nil {
+		h.runDocker = runDocker
+	}
 	h.capBnd, h.capErr = readCapBnd("/proc/self/status")
 	h.netem = kernelOption("/proc/config.gz", "CONFIG_NET_SCH_NETEM")
 	return h
@@ -130,6 +195,7 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 	default:
 		out = append(out, finding{"host", "sch_netem", true, "kernel config unreadable: probed when a fault needs it"})
 	}
+	out = append(out, h.dockerFindings(ctx)...)
 	for _, p := range e.Platforms {
 		fs, ok := p.(platform.FaultSupport)
 		for _, k := range faults.Kinds() {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/local"
 )
 
@@ -46,6 +47,9 @@ func healers() []healer {
 		{name: "shaping", heal: func(ctx context.Context, w io.Writer) error {
 			return faults.HealShaping(ctx, faults.HostNetwork{}, []string{"host"}, w)
 		}},
+		// Last: a dead private daemon's namespace and link; a running one
+		// is left alone.
+		{name: "dockerd", heal: dockerd.Heal},
 	}
 }
 
