@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,6 +142,28 @@ func TestPrivateStopAndHeal(t *testing.T) {
 	var log strings.Builder
 	if err := heal(ctx, o, &log); err != nil || !strings.Contains(log.String(), "left alone") {
 		t.Fatalf("heal touched a running daemon: %v, %q", err, log.String())
+	}
+	// A daemon killed outright leaves its containerd, namespace and link:
+	// heal removes them.
+	if err := syscall.Kill(p.alivePID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for p.alivePID() != 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	log.Reset()
+	if err := heal(ctx, o, &log); err != nil || !strings.Contains(log.String(), "dead") {
+		t.Fatalf("heal after a crash: %v, %q", err, log.String())
+	}
+	if p.containerdPID() != 0 {
+		t.Error("heal left the dead daemon's containerd running")
+	}
+	if _, err := os.Stat(p.netnsPath()); err == nil {
+		t.Errorf("heal left namespace %s", p.netnsPath())
+	}
+	// Start it again, then stop it the orderly way, twice.
+	if d, err = Ensure(ctx, o); err != nil {
+		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
 		if err := d.Stop(ctx); err != nil {

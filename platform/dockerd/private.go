@@ -296,6 +296,13 @@ func (p plan) start(dockerd string) (exited <-chan struct{}, err error) {
 	if err := os.WriteFile(filepath.Join(p.o.RunDir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("dockerd: %w", err)
 	}
+	// dockerd bind-mounts its data root onto itself and undoes it when it
+	// stops; remember how many mounts were there before, for a heal after
+	// a crash.
+	n := strconv.Itoa(mountCount(p.o.DataRoot))
+	if err := os.WriteFile(p.mountsFile(), []byte(n), 0o644); err != nil {
+		return nil, fmt.Errorf("dockerd: %w", err)
+	}
 	logf, err := os.OpenFile(p.logFile(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: %w", err)
@@ -356,8 +363,18 @@ func tail(path string, n int) string {
 
 // alivePID is the private daemon's pid when its pid file names a live
 // dockerd, else 0.
-func (p plan) alivePID() int {
-	b, err := os.ReadFile(p.pidFile())
+func (p plan) alivePID() int { return livePID(p.pidFile(), "dockerd") }
+
+// containerdPID is the pid of the containerd the private daemon started,
+// when it is alive, else 0.
+func (p plan) containerdPID() int {
+	return livePID(filepath.Join(p.o.RunDir, "exec", "containerd", "containerd.pid"), "containerd")
+}
+
+// livePID reads a pid file and returns the pid when it names a live
+// process called comm, else 0.
+func livePID(file, comm string) int {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return 0
 	}
@@ -365,11 +382,28 @@ func (p plan) alivePID() int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil || strings.TrimSpace(string(comm)) != "dockerd" {
+	c, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || strings.TrimSpace(string(c)) != comm {
 		return 0
 	}
 	return pid
+}
+
+// stopPID sends SIGTERM, then SIGKILL after grace, until alive reports 0.
+func stopPID(ctx context.Context, pid int, alive func() int, grace time.Duration) error {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for alive() == pid {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // Stop stops a private daemon and removes its namespace, link and route;
@@ -389,20 +423,55 @@ func (p plan) stop(ctx context.Context) error {
 	}
 	defer unlock()
 	if pid := p.alivePID(); pid > 0 {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		deadline := time.Now().Add(60 * time.Second)
-		for p.alivePID() == pid {
-			if time.Now().After(deadline) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
+		if err := stopPID(ctx, pid, p.alivePID, 60*time.Second); err != nil {
+			return err
 		}
 	}
+	// dockerd stops the containerd it started; one left by a daemon that
+	// was killed is stopped here.
+	if pid := p.containerdPID(); pid > 0 {
+		if err := stopPID(ctx, pid, p.containerdPID, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	p.unmountDataRoot()
 	return p.removeNetwork(ctx)
+}
+
+func (p plan) mountsFile() string { return filepath.Join(p.o.RunDir, "data-root-mounts") }
+
+// unmountDataRoot removes the bind mounts of the data root that a killed
+// dockerd left, down to the count recorded when it started.
+func (p plan) unmountDataRoot() {
+	b, err := os.ReadFile(p.mountsFile())
+	if err != nil {
+		return
+	}
+	before, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	for n := mountCount(p.o.DataRoot); n > before; n-- {
+		if syscall.Unmount(p.o.DataRoot, syscall.MNT_DETACH) != nil {
+			return
+		}
+	}
+}
+
+// mountCount is how many mounts sit on path.
+func mountCount(path string) int {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return 0
+	}
+	abs, _ := filepath.Abs(path)
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == abs {
+			n++
+		}
+	}
+	return n
 }
 
 func (p plan) removeNetwork(ctx context.Context) error {
@@ -448,9 +517,9 @@ func heal(ctx context.Context, opts Options, w io.Writer) error {
 	}
 	_, nsErr := os.Stat(p.netnsPath())
 	_, linkErr := net.InterfaceByName(p.hostLink())
-	if nsErr != nil && linkErr != nil {
+	if nsErr != nil && linkErr != nil && p.containerdPID() == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "dockerd: removing the namespace and link of a stopped faultline Docker daemon\n")
-	return p.removeNetwork(ctx)
+	fmt.Fprintf(w, "dockerd: removing what a dead faultline Docker daemon left (its containerd, namespace, link)\n")
+	return p.stop(ctx)
 }
