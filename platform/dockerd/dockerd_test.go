@@ -39,9 +39,23 @@ func TestEnsurePrivileged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log strings.Builder
+	o, err := Options{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasRunning := newPlan(o).alivePID() > 0
 	d, err := Ensure(ctx, Options{Log: &log})
 	if err != nil {
 		t.Fatalf("Ensure: %v\n%s", err, log.String())
+	}
+	if !wasRunning {
+		// Leave the machine as the test found it: a daemon this test
+		// started is stopped (its images stay).
+		t.Cleanup(func() {
+			if err := d.Stop(context.Background()); err != nil {
+				t.Errorf("stop the daemon this test started: %v", err)
+			}
+		})
 	}
 	t.Logf("daemon %s private=%v\n%s", d.Host(), d.Private(), log.String())
 	again, err := Ensure(ctx, Options{})
