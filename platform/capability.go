@@ -1,6 +1,9 @@
 package platform
 
-import "context"
+import (
+	"context"
+	"syscall"
+)
 
 // The interfaces below are optional capabilities of a Cluster or Platform,
 // found by type assertion.
@@ -18,6 +21,14 @@ type Process struct {
 	Env   []string
 	// Ready, if set, is polled after each start until it returns nil.
 	Ready func(ctx context.Context) error
+	// StopSignal asks the process to shut down gracefully (Stop); zero is
+	// SIGTERM. PostgreSQL wants SIGINT (fast shutdown): on SIGTERM it
+	// waits for every client to leave.
+	StopSignal syscall.Signal
+	// Group sends every signal to the process's whole process group, so
+	// that a server that forks workers (PostgreSQL's backends) is killed
+	// or frozen all at once, as a machine failure would.
+	Group bool
 }
 
 // ProcessHost is implemented by clusters that run engine processes

@@ -128,7 +128,17 @@ func (p *proc) signal(sig syscall.Signal) (chan struct{}, bool, error) {
 	if !p.running() {
 		return nil, false, nil
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	var err error
+	if p.spec.Group {
+		// The process leads its own group (Setpgid), so -pid is its
+		// group: the server and every child it forked.
+		if err = syscall.Kill(-p.cmd.Process.Pid, sig); errors.Is(err, syscall.ESRCH) {
+			err = nil
+		}
+	} else {
+		err = p.cmd.Process.Signal(sig)
+	}
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return nil, true, fmt.Errorf("signal %s on %s: %w", p.spec.Name, p.node, err)
 	}
 	switch sig {
@@ -149,10 +159,15 @@ func (p *proc) kill(ctx context.Context) error {
 	return waitExit(ctx, exited, p)
 }
 
-// stop sends SIGTERM (and SIGCONT, so that a paused process can act on
-// it), waits up to grace, then kills.
+// stop sends the process's stop signal (SIGTERM unless its spec names
+// another) and SIGCONT, so that a paused process can act on it, waits up
+// to grace, then kills.
 func (p *proc) stop(ctx context.Context, grace time.Duration) error {
-	exited, ok, err := p.signal(syscall.SIGTERM)
+	sig := syscall.SIGTERM
+	if p.spec.StopSignal != 0 {
+		sig = p.spec.StopSignal
+	}
+	exited, ok, err := p.signal(sig)
 	if !ok || err != nil {
 		return err
 	}
