@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/faultline-dev/faultline/workload"
 )
@@ -55,6 +56,19 @@ func (c *Client) Invoke(ctx context.Context, op workload.Op) workload.Op {
 	return op
 }
 
+// beginBackoff is how long a client waits after it could not begin a
+// transaction.
+const beginBackoff = 100 * time.Millisecond
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
 // declined is a precondition the data did not meet: the transaction is
 // rolled back and the operation fails with workload.ErrPrecondition.
 type declined struct{ detail string }
@@ -67,6 +81,10 @@ func (e *declined) Error() string { return workload.ErrPrecondition + ": " + e.d
 func (c *Client) inTx(ctx context.Context, op workload.Op, readOnly bool, body func(tx *sql.Tx) error) workload.Op {
 	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{Isolation: c.level})
 	if err != nil {
+		// Most likely the server is down: pause before answering, so
+		// that a worker does not record thousands of refused
+		// connections a second while it is.
+		pause(ctx, beginBackoff)
 		return outcome(op, beforeCommit, readOnly, err)
 	}
 	if err := body(tx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -83,7 +84,7 @@ func outcome(op workload.Op, p phase, readOnly bool, err error) workload.Op {
 		op.Type = workload.Info
 	}
 	op.Error = err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(op.Error, "timeout") {
 		op.Error = "timeout: " + op.Error
 	}
 	return op
