@@ -25,10 +25,12 @@ type Process struct {
 	// SIGTERM. PostgreSQL wants SIGINT (fast shutdown): on SIGTERM it
 	// waits for every client to leave.
 	StopSignal syscall.Signal
-	// Group sends every signal to the process's whole process group, so
-	// that a server that forks workers (PostgreSQL's backends) is killed
-	// or frozen all at once, as a machine failure would.
-	Group bool
+	// Tree makes Kill, Pause and Resume signal the process and every
+	// process descended from it, so that a server that forks workers
+	// (PostgreSQL's backends, each in a session of its own) is killed or
+	// frozen all at once, as a machine failure would. Stop signals the
+	// process alone, which shuts its workers down itself.
+	Tree bool
 }
 
 // ProcessHost is implemented by clusters that run engine processes

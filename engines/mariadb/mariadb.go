@@ -95,10 +95,10 @@ func (e *Engine) DefaultVersion() string {
 func (e *Engine) Options() map[string]string { return options.Docs() }
 
 func binaries() (installDB, server string, err error) {
-	if installDB, err = localdb.Lookup(binDirs, "mariadb-install-db", "mysql_install_db"); err != nil {
+	if installDB, err = localdb.Lookup(binDirs, true, "mariadb-install-db", "mysql_install_db"); err != nil {
 		return "", "", fmt.Errorf("mariadb: mariadb-install-db not found; install mariadb-server or run scripts/install-databases.sh")
 	}
-	if server, err = localdb.Lookup(binDirs, "mariadbd", "mysqld"); err != nil {
+	if server, err = localdb.Lookup(binDirs, true, "mariadbd", "mysqld"); err != nil {
 		return "", "", fmt.Errorf("mariadb: mariadbd not found; install mariadb-server or run scripts/install-databases.sh")
 	}
 	return installDB, server, nil

@@ -119,10 +119,10 @@ func (e *Engine) binaries(version string) (initdb, server string, err error) {
 		version = e.DefaultVersion()
 	}
 	dirs := []string{filepath.Join(e.root(), version, "bin")}
-	if initdb, err = localdb.Lookup(dirs, "initdb"); err != nil {
+	if initdb, err = localdb.Lookup(dirs, e.Root == "", "initdb"); err != nil {
 		return "", "", fmt.Errorf("postgres: initdb not found; install postgresql-%s or run scripts/install-databases.sh", version)
 	}
-	if server, err = localdb.Lookup(dirs, "postgres"); err != nil {
+	if server, err = localdb.Lookup(dirs, e.Root == "", "postgres"); err != nil {
 		return "", "", fmt.Errorf("postgres: postgres server binary not found; install postgresql-%s or run scripts/install-databases.sh", version)
 	}
 	return initdb, server, nil
@@ -203,7 +203,7 @@ func serverOn(dataDir, initdb, server, addr, password string, opts map[string]st
 		StopSignal: syscall.SIGINT,
 		// Backends are children of the postmaster: a kill or a pause
 		// takes them all, as a crash or a frozen machine would.
-		Group: true,
+		Tree: true,
 	}
 	s.Init = []string{initdb, "-D", s.InitDir(), "-U", User, "--pwfile=" + pwfile,
 		"--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-instructions"}

@@ -129,12 +129,8 @@ func (p *proc) signal(sig syscall.Signal) (chan struct{}, bool, error) {
 		return nil, false, nil
 	}
 	var err error
-	if p.spec.Group {
-		// The process leads its own group (Setpgid), so -pid is its
-		// group: the server and every child it forked.
-		if err = syscall.Kill(-p.cmd.Process.Pid, sig); errors.Is(err, syscall.ESRCH) {
-			err = nil
-		}
+	if p.spec.Tree && (sig == syscall.SIGKILL || sig == syscall.SIGSTOP || sig == syscall.SIGCONT) {
+		err = signalTree(p.cmd.Process.Pid, sig)
 	} else {
 		err = p.cmd.Process.Signal(sig)
 	}
@@ -411,4 +407,69 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// signalTree sends sig to pid and every process descended from it. The
+// root is stopped first, so that it cannot fork a child the walk misses
+// (SIGKILL and SIGSTOP), or continued last, so that its children are
+// running again before it acts (SIGCONT).
+func signalTree(pid int, sig syscall.Signal) error {
+	if sig != syscall.SIGCONT {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return err
+		}
+	}
+	for _, d := range descendants(pid) {
+		if err := syscall.Kill(d, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// descendants lists the processes descended from pid, from /proc.
+func descendants(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil || p <= 0 {
+			continue
+		}
+		if pp, err := parentOf(p); err == nil {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentOf reads the parent pid from /proc/PID/stat.
+func parentOf(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	var state string
+	var ppid int
+	if _, err := fmt.Sscan(string(b[i+1:]), &state, &ppid); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return ppid, nil
 }

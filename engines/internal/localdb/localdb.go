@@ -40,18 +40,20 @@ func Addr(c platform.Cluster, node platform.Node, purpose string, defaultPort in
 	return net.JoinHostPort(node.Addr, strconv.Itoa(port)), nil
 }
 
-// Lookup finds the first of names that exists, as a path in one of dirs or
-// on PATH, and returns its path.
-func Lookup(dirs []string, names ...string) (string, error) {
+// Lookup finds the first of names that is an executable in one of dirs,
+// or on PATH when path is true, and returns its path.
+func Lookup(dirs []string, path bool, names ...string) (string, error) {
 	for _, n := range names {
 		for _, d := range dirs {
-			p := filepath.Join(d, n)
-			if path, err := exec.LookPath(p); err == nil {
-				return path, nil
+			if p, err := exec.LookPath(filepath.Join(d, n)); err == nil {
+				return p, nil
 			}
 		}
-		if path, err := exec.LookPath(n); err == nil {
-			return path, nil
+		if !path {
+			continue
+		}
+		if p, err := exec.LookPath(n); err == nil {
+			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%s not found", strings.Join(names, " or "))
@@ -95,10 +97,10 @@ type Server struct {
 	// so that signals reach the server itself.
 	Exec []string
 	Env  []string
-	// Ready, StopSignal and Group are as in platform.Process.
+	// Ready, StopSignal and Tree are as in platform.Process.
 	Ready      func(ctx context.Context) error
 	StopSignal syscall.Signal
-	Group      bool
+	Tree       bool
 }
 
 // InitDir is where Init builds the data directory.
@@ -139,7 +141,7 @@ func (s Server) Process() platform.Process {
 		Env:        env,
 		Ready:      s.Ready,
 		StopSignal: s.StopSignal,
-		Group:      s.Group,
+		Tree:       s.Tree,
 	}
 }
 
