@@ -44,8 +44,9 @@ func TestTreeSignals(t *testing.T) {
 	if err := lc.Pause(ctx, node); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := procState(child); st != 'T' {
-		t.Errorf("child in state %c after Pause, want T", st)
+	// SIGSTOP is delivered asynchronously.
+	if err := waitStopped(ctx, child); err != nil {
+		t.Errorf("child not stopped after Pause: %v", err)
 	}
 	if err := lc.Resume(ctx, node); err != nil {
 		t.Fatal(err)
