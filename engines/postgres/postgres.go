@@ -49,6 +49,11 @@ var options = localdb.Options{
 		Default: "on",
 		Check:   localdb.OneOf("on", "off"),
 	},
+	"deadlock_timeout": {
+		Doc:     "how long a transaction waits on a lock before PostgreSQL looks for a deadlock (postgres -c deadlock_timeout), in milliseconds; lower values end deadlocks (SQLSTATE 40P01) sooner under contention",
+		Default: "1000",
+		Check:   localdb.IntRange(1, 600000),
+	},
 	"max_connections": {
 		Doc:     "concurrent client connections the server accepts (postgres -c max_connections)",
 		Default: "200",
@@ -215,6 +220,7 @@ func serverOn(dataDir, initdb, server, addr, password string, opts map[string]st
 		"-c", "synchronous_commit=" + opts["synchronous_commit"],
 		"-c", "fsync=" + opts["fsync"],
 		"-c", "max_connections=" + opts["max_connections"],
+		"-c", "deadlock_timeout=" + opts["deadlock_timeout"],
 	}
 	return s
 }

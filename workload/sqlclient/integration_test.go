@@ -86,6 +86,21 @@ func conflicts(h *workload.History) int {
 	return n
 }
 
+// retried counts the aborted transfers that their process issued again
+// as its next operation.
+func retried(h *workload.History) int {
+	last := map[int]workload.Op{}
+	n := 0
+	for _, o := range h.Ops {
+		if p, ok := last[o.Process]; ok && p.Type == workload.Fail && strings.HasPrefix(p.Error, workload.ErrConflict) &&
+			p.Transfer != nil && o.Transfer != nil && *p.Transfer == *o.Transfer {
+			n++
+		}
+		last[o.Process] = o
+	}
+	return n
+}
+
 // hot is a list-append generator over few keys, for real contention.
 func hot(t *testing.T) *workload.ListAppend {
 	g, err := workload.NewListAppend(workload.ListAppendOptions{Keys: 4, MaxTxnLen: 4, MaxWritesPerKey: 64})
@@ -125,7 +140,11 @@ func TestPostgres(t *testing.T) {
 	}
 	// No crash here, so commits need not wait for the disk: more
 	// transactions per second, more contention.
-	s := dbtest.Start(t, postgres.New(), engines.Spec{Options: map[string]string{"synchronous_commit": "off"}})
+	s := dbtest.Start(t, postgres.New(), engines.Spec{Options: map[string]string{
+		"synchronous_commit": "off",
+		// Deadlocks between appends end after 50ms, not a second.
+		"deadlock_timeout": "50",
+	}})
 	const c = 10
 
 	t.Run("append/serializable", func(t *testing.T) {
@@ -163,10 +182,16 @@ func TestPostgres(t *testing.T) {
 	})
 	t.Run("bank/serializable", func(t *testing.T) {
 		b := bank(t)
-		h := load{kind: sqlclient.KindBank, gen: b, options: iso(sqlclient.Serializable), concurrency: c, duration: 4 * time.Second}.run(t, s)
+		opts := map[string]string{sqlclient.OptIsolation: sqlclient.Serializable, sqlclient.OptRetries: "2"}
+		h := load{kind: sqlclient.KindBank, gen: b, options: opts, concurrency: c, duration: 4 * time.Second}.run(t, s)
 		r := check.Bank{Total: b.Total(), Accounts: b.Accounts()}.Check(context.Background(), h)
 		if r.Verdict != check.Pass || r.Metrics["reads_checked"] == 0 {
 			t.Errorf("serializable bank: %s: %s", r.Verdict, r.Summary)
+		}
+		if n := retried(h); n == 0 {
+			t.Error("retries=2, but no aborted transfer was retried")
+		} else {
+			t.Logf("%d aborted transfers retried", n)
 		}
 	})
 	t.Run("bank/read-committed", func(t *testing.T) {
