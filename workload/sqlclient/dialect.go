@@ -72,7 +72,6 @@ func (d dialect) dsn(ep engines.Endpoint, connectTimeout time.Duration) (string,
 		// UPDATE reports the rows it matched, not only those it changed,
 		// as PostgreSQL does.
 		c.ClientFoundRows = true
-		c.InterpolateParams = false
 		return c.FormatDSN(), nil
 	}
 }
@@ -123,7 +122,7 @@ func (d dialect) appendElement(table string) string {
 	return "INSERT INTO " + table + " (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', VALUES(v))"
 }
 
-// isTextType is the column type of a list: PostgreSQL's TEXT, MySQL's
+// listType is the column type of a list: PostgreSQL's TEXT, MySQL's
 // LONGTEXT (TEXT holds only 64 KiB).
 func (d dialect) listType() string {
 	if d.protocol == engines.ProtocolPostgres {
