@@ -21,6 +21,7 @@ run: build
 # when the machine has apt and root; tests that need a missing binary or
 # root skip with a message saying which.
 test:
+	./scripts/install-databases.sh
 	$(GO) test -timeout 25m ./...
 
 test-short:

@@ -21,7 +21,8 @@ import (
 // struck may be acknowledged a moment later, before anything noticed the
 // fault; it proves nothing about recovery.) "Keep succeeding" means: every write
 // invoked after that ack, and completed before the horizon, is ok or was
-// declined (workload.ErrPrecondition: the database answered). The horizon
+// declined (workload.ErrPrecondition or workload.ErrConflict, a
+// serialization failure or deadlock: the database answered). The horizon
 // is the next fault's start, so that the next fault's damage is not held
 // against this one; writes still in flight at the horizon are not judged.
 // If writes have not recovered by the next fault's start, the search goes

@@ -20,7 +20,8 @@ import (
 // and leaves out the final reads. Throughput is ok operations per second
 // of window; latencies are those of ok operations, as nearest-rank
 // percentiles; errors are fail and info operations other than declined
-// ones (workload.ErrPrecondition), which the database answered.
+// ones (workload.ErrPrecondition, workload.ErrConflict), which the
+// database answered.
 //
 // The windows of a fault are: before, from the latest heal of the faults
 // that started earlier (or the load's start) to the fault's start; during,

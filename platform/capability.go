@@ -1,6 +1,9 @@
 package platform
 
-import "context"
+import (
+	"context"
+	"syscall"
+)
 
 // The interfaces below are optional capabilities of a Cluster or Platform,
 // found by type assertion.
@@ -18,6 +21,16 @@ type Process struct {
 	Env   []string
 	// Ready, if set, is polled after each start until it returns nil.
 	Ready func(ctx context.Context) error
+	// StopSignal asks the process to shut down gracefully (Stop); zero is
+	// SIGTERM. PostgreSQL wants SIGINT (fast shutdown): on SIGTERM it
+	// waits for every client to leave.
+	StopSignal syscall.Signal
+	// Tree makes Kill, Pause and Resume signal the process and every
+	// process descended from it, so that a server that forks workers
+	// (PostgreSQL's backends, each in a session of its own) is killed or
+	// frozen all at once, as a machine failure would. Stop signals the
+	// process alone, which shuts its workers down itself.
+	Tree bool
 }
 
 // ProcessHost is implemented by clusters that run engine processes

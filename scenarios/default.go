@@ -8,12 +8,15 @@ import (
 
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/engines/etcd"
+	"github.com/faultline-dev/faultline/engines/mariadb"
+	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/workload"
 	etcdclient "github.com/faultline-dev/faultline/workload/etcd"
+	"github.com/faultline-dev/faultline/workload/sqlclient"
 )
 
 // EnvOptions configure the platforms of the default Env.
@@ -27,9 +30,11 @@ type EnvOptions struct {
 func DefaultEnv(opts EnvOptions) Env {
 	return Env{
 		Platforms: []platform.Platform{local.New(localOptions(opts.Local))},
-		Engines:   engines.Set{etcd.New()},
+		Engines:   engines.Set{etcd.New(), postgres.New(), mariadb.New()},
 		Protocols: map[string]Protocol{
-			engines.ProtocolEtcd: etcdProtocol(),
+			engines.ProtocolEtcd:     etcdProtocol(),
+			engines.ProtocolPostgres: sqlProtocol(engines.ProtocolPostgres),
+			engines.ProtocolMySQL:    sqlProtocol(engines.ProtocolMySQL),
 		},
 		Sampler: sampler,
 	}
@@ -97,6 +102,23 @@ func etcdProtocol() Protocol {
 				return nil, nil, err
 			}
 			return o.Open, func() {}, nil
+		},
+	}
+}
+
+// sqlProtocol is the SQL clients of a protocol (PostgreSQL's or MySQL's).
+func sqlProtocol(protocol string) Protocol {
+	return Protocol{
+		Workloads: sqlclient.Kinds(),
+		Options:   sqlclient.OptionDocs(protocol),
+		CheckOptions: func(kind string, opts map[string]string) []error {
+			return sqlclient.CheckOptions(protocol, kind, opts)
+		},
+		Connect: func(ctx context.Context, c Connection) (workload.Opener, func(), error) {
+			return sqlclient.Connect(ctx, sqlclient.Config{
+				Protocol: protocol, Kind: c.Kind, Endpoints: c.Endpoints,
+				Options: c.Options, Generator: c.Generator, Run: c.Run,
+			})
 		},
 	}
 }

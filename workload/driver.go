@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,24 @@ import (
 type Client interface {
 	Invoke(ctx context.Context, op Op) Op
 	Close() error
+}
+
+// Retrier is implemented by clients that retry, on the client side, an
+// operation the database aborted (its Error starts with ErrConflict), as
+// applications do with serialization failures. The driver re-issues such
+// an operation up to Retries times, each attempt its own operation in the
+// history, so that checkers see every abort. A generator that is a
+// Renewer gives each attempt fresh unique values.
+type Retrier interface {
+	Retries() int
+}
+
+// Renewer is implemented by generators whose operations carry values that
+// must never repeat, even across a failed attempt (list-append: Elle takes
+// a value read as proof of the one append that wrote it). Renew returns op
+// with the same function and keys and fresh values.
+type Renewer interface {
+	Renew(op Op) Op
 }
 
 // Opener opens a client for one worker.
@@ -114,8 +133,10 @@ func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *a
 	r := rand.New(rand.NewPCG(uint64(d.Config.Seed), uint64(w)))
 	process := w
 	var (
-		c       Client
-		lastErr error
+		c        Client
+		lastErr  error
+		retry    *Op // the next attempt of an aborted operation
+		attempts int // retries of the current operation so far
 	)
 	defer func() {
 		if c != nil {
@@ -139,10 +160,20 @@ func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *a
 			}
 			opened.Add(1)
 		}
-		op := d.Gen.Next(r, process)
+		var op Op
+		if retry != nil {
+			op, retry = *retry, nil
+		} else {
+			op, attempts = d.Gen.Next(r, process), 0
+		}
+		inputs := op
 		op.Process = process
 		op = d.Recorder.Invoke(op)
 		done := d.perform(ctx, c, op)
+		if again, ok := d.retry(c, inputs, done, attempts); ok {
+			retry = &again
+			attempts++
+		}
 		switch done.Type {
 		case OK:
 			d.Counters.OK.Add(1)
@@ -156,6 +187,19 @@ func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *a
 		}
 	}
 	return lastErr
+}
+
+// retry returns the next attempt of an operation the database aborted,
+// if c retries and attempts are left.
+func (d *Driver) retry(c Client, inputs, done Op, attempts int) (Op, bool) {
+	rc, ok := c.(Retrier)
+	if !ok || done.Type != Fail || !strings.HasPrefix(done.Error, ErrConflict) || attempts >= rc.Retries() {
+		return Op{}, false
+	}
+	if rn, ok := d.Gen.(Renewer); ok {
+		return rn.Renew(inputs), true
+	}
+	return inputs, true
 }
 
 // perform runs one op with the per-op timeout. The op is not cut short by

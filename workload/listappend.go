@@ -149,6 +149,22 @@ func (g *ListAppend) Next(r *rand.Rand, process int) Op {
 	return Op{F: FTxn, Txn: txn}
 }
 
+// Renew implements Renewer: op with a fresh unique value for each append,
+// for the retry of an aborted transaction.
+func (g *ListAppend) Renew(op Op) Op {
+	txn := make([]Mop, len(op.Txn))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, m := range op.Txn {
+		txn[i] = Mop{F: m.F, Key: m.Key}
+		if m.F == MAppend {
+			g.value++
+			txn[i].Value = g.value
+		}
+	}
+	return Op{F: op.F, Txn: txn}
+}
+
 // Final implements Generator: reads of every key that came into play, in
 // transactions of FinalBatch keys each.
 func (g *ListAppend) Final() []Op {

@@ -117,11 +117,20 @@ type Op struct {
 // ("cas k3: precondition failed: holds 17").
 const ErrPrecondition = "precondition failed"
 
+// ErrConflict is the Error prefix of an operation the database aborted
+// because of concurrent transactions: a serialization failure (SQLSTATE
+// 40001, CockroachDB's retry errors), a deadlock (40P01, MySQL 1213) or a
+// lock wait timeout (MySQL 1205). Such an operation has Type fail: it
+// certainly did not happen. Like a failed precondition it is the
+// database's answer, not unavailability ("conflict: serialization
+// failure (SQLSTATE 40001): ...").
+const ErrConflict = "conflict"
+
 // Declined reports whether the operation failed because the database
-// declined it (its Error contains ErrPrecondition), not because it was
-// unavailable.
+// declined it (its Error contains ErrPrecondition or ErrConflict), not
+// because it was unavailable.
 func (o Op) Declined() bool {
-	return o.Type == Fail && strings.Contains(o.Error, ErrPrecondition)
+	return o.Type == Fail && (strings.Contains(o.Error, ErrPrecondition) || strings.HasPrefix(o.Error, ErrConflict))
 }
 
 // Int returns a pointer to v, for Op.Value and Op.Prev.

@@ -128,7 +128,13 @@ func (p *proc) signal(sig syscall.Signal) (chan struct{}, bool, error) {
 	if !p.running() {
 		return nil, false, nil
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	var err error
+	if p.spec.Tree && (sig == syscall.SIGKILL || sig == syscall.SIGSTOP || sig == syscall.SIGCONT) {
+		err = signalTree(p.cmd.Process.Pid, sig)
+	} else {
+		err = p.cmd.Process.Signal(sig)
+	}
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return nil, true, fmt.Errorf("signal %s on %s: %w", p.spec.Name, p.node, err)
 	}
 	switch sig {
@@ -149,10 +155,15 @@ func (p *proc) kill(ctx context.Context) error {
 	return waitExit(ctx, exited, p)
 }
 
-// stop sends SIGTERM (and SIGCONT, so that a paused process can act on
-// it), waits up to grace, then kills.
+// stop sends the process's stop signal (SIGTERM unless its spec names
+// another) and SIGCONT, so that a paused process can act on it, waits up
+// to grace, then kills.
 func (p *proc) stop(ctx context.Context, grace time.Duration) error {
-	exited, ok, err := p.signal(syscall.SIGTERM)
+	sig := syscall.SIGTERM
+	if p.spec.StopSignal != 0 {
+		sig = p.spec.StopSignal
+	}
+	exited, ok, err := p.signal(sig)
 	if !ok || err != nil {
 		return err
 	}
@@ -396,4 +407,69 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// signalTree sends sig to pid and every process descended from it. The
+// root is stopped first, so that it cannot fork a child the walk misses
+// (SIGKILL and SIGSTOP), or continued last, so that its children are
+// running again before it acts (SIGCONT).
+func signalTree(pid int, sig syscall.Signal) error {
+	if sig != syscall.SIGCONT {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return err
+		}
+	}
+	for _, d := range descendants(pid) {
+		if err := syscall.Kill(d, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// descendants lists the processes descended from pid, from /proc.
+func descendants(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil || p <= 0 {
+			continue
+		}
+		if pp, err := parentOf(p); err == nil {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentOf reads the parent pid from /proc/PID/stat.
+func parentOf(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	var state string
+	var ppid int
+	if _, err := fmt.Sscan(string(b[i+1:]), &state, &ppid); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return ppid, nil
 }

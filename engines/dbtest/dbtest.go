@@ -1,0 +1,80 @@
+// Package dbtest boots the local SQL engines (postgres, mariadb) on the
+// local platform for the tests of packages that talk to them, and skips
+// the test with a message naming the missing binary when the server is
+// not installed.
+//
+// A test binary that uses it must run the platform's agents when a
+// cluster re-executes it:
+//
+//	func TestMain(m *testing.M) {
+//		agent.Main(dbtest.Agents())
+//		os.Exit(m.Run())
+//	}
+package dbtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/local"
+)
+
+// Agents are the agents a test binary using this package must register.
+func Agents() map[string]agent.Func {
+	return map[string]agent.Func{local.ProbeAgentName: local.ProbeAgent}
+}
+
+// OneNode is a topology of one worker node.
+func OneNode() platform.Topology {
+	return platform.Topology{Regions: []platform.Region{{Name: "r1", Zones: []platform.Zone{{Name: "a", Nodes: 1}}}}}
+}
+
+// Server is a running engine on a one-node local cluster.
+type Server struct {
+	*local.Cluster
+	Engine   engines.Engine
+	Endpoint engines.Endpoint
+}
+
+// Start deploys e with spec on a new one-node local cluster and waits
+// until it serves; the cluster is deleted when the test ends. It skips
+// the test when the engine's Validate reports a problem on this machine
+// (a server binary that is not installed).
+func Start(t testing.TB, e engines.Engine, spec engines.Spec) *Server {
+	t.Helper()
+	if v, ok := e.(engines.Validator); ok {
+		if errs := v.Validate(spec, local.Name, 1); len(errs) > 0 {
+			t.Skipf("%s cannot run here: %v", e.Name(), errs[0])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := local.New(local.Options{StopGrace: 10 * time.Second}).Create(ctx, OneNode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := c.(*local.Cluster)
+	t.Cleanup(func() {
+		if err := lc.Delete(context.Background()); err != nil {
+			t.Errorf("delete the %s cluster: %v", e.Name(), err)
+		}
+	})
+	if err := e.Deploy(ctx, lc, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitReady(ctx, lc); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := e.Endpoints(ctx, lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 1 {
+		t.Fatalf("%s: %d endpoints, want 1", e.Name(), len(eps))
+	}
+	return &Server{Cluster: lc, Engine: e, Endpoint: eps[0]}
+}

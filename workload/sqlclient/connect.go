@@ -1,0 +1,90 @@
+// Package sqlclient is the SQL client of the register, bank, list-append
+// and ledger workloads, for engines that speak the PostgreSQL protocol
+// (through pgx) or the MySQL protocol (through go-sql-driver/mysql), with
+// every outcome classified as ok, fail (certainly did not happen) or info
+// (may have happened).
+package sqlclient
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/workload"
+)
+
+// connectTimeout bounds each dial, so that a worker does not hang on a
+// paused server for longer than an operation may take.
+const connectTimeout = 2 * time.Second
+
+// Config says what to connect a workload to.
+type Config struct {
+	// Protocol is engines.ProtocolPostgres or engines.ProtocolMySQL.
+	Protocol string
+	// Kind is the workload kind (see Kinds).
+	Kind string
+	// Endpoints are the engine's SQL endpoints, with database, user and
+	// password; worker w uses endpoint w mod n.
+	Endpoints []engines.Endpoint
+	// Options are the client options (see OptionDocs).
+	Options map[string]string
+	// Generator is the workload's generator; the bank's gives the
+	// initial balances.
+	Generator workload.Generator
+	// Run names the run; its tables are named after it.
+	Run string
+}
+
+// Connect checks the configuration, creates the workload's tables (and
+// the bank's accounts) through the first endpoint, and returns the Opener
+// of the workers' clients and a function that releases what Connect holds.
+// Setup is idempotent: connecting twice for the same run reuses the
+// tables as they are.
+func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
+	opts, errs := parseOptions(cfg.Protocol, cfg.Kind, cfg.Options)
+	if len(cfg.Endpoints) == 0 {
+		errs = append(errs, errors.New("endpoints: none"))
+	}
+	if cfg.Generator == nil {
+		errs = append(errs, errors.New("generator: none"))
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("sql client: %w", errors.Join(errs...))
+	}
+	d, _ := dialectFor(cfg.Protocol)
+	dsns := make([]string, len(cfg.Endpoints))
+	for i, ep := range cfg.Endpoints {
+		var err error
+		if dsns[i], err = d.dsn(ep, connectTimeout); err != nil {
+			return nil, nil, err
+		}
+	}
+	t := tablesFor(cfg.Run)
+	db, err := sql.Open(d.driver, dsns[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("sql client: %w", err)
+	}
+	defer db.Close()
+	if err := setup(ctx, db, d, t, cfg.Kind, cfg.Generator); err != nil {
+		return nil, nil, fmt.Errorf("sql client: setup on %s: %w", cfg.Endpoints[0].Node, err)
+	}
+	level := txLevel(opts.Isolation)
+	open := func(ctx context.Context, worker int) (workload.Client, error) {
+		i := worker % len(dsns)
+		db, err := sql.Open(d.driver, dsns[i])
+		if err != nil {
+			return nil, fmt.Errorf("sql client: %w", err)
+		}
+		// One connection per worker: a worker's operations are one
+		// session's, one after another, as a process's are.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		return &Client{db: db, d: d, t: t, level: level, node: cfg.Endpoints[i].Node, retries: opts.Retries}, nil
+	}
+	return open, func() {}, nil
+}
