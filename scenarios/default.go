@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/faultline-dev/faultline/check/elle"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/engines/etcd"
 	"github.com/faultline-dev/faultline/engines/mariadb"
@@ -113,6 +114,9 @@ func sqlProtocol(protocol string) Protocol {
 		Options:   sqlclient.OptionDocs(protocol),
 		CheckOptions: func(kind string, opts map[string]string) []error {
 			return sqlclient.CheckOptions(protocol, kind, opts)
+		},
+		Claimed: func(isolation string) elle.Level {
+			return sqlclient.Claimed(protocol, isolation)
 		},
 		Connect: func(ctx context.Context, c Connection) (workload.Opener, func(), error) {
 			return sqlclient.Connect(ctx, sqlclient.Config{

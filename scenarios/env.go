@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/faultline-dev/faultline/check/elle"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
@@ -34,6 +35,11 @@ type Protocol struct {
 	Options map[string]string
 	// CheckOptions validates workload.options for a workload kind.
 	CheckOptions func(kind string, opts map[string]string) []error
+	// Claimed, if set, is the isolation level clients promise when they
+	// ask for isolation (workload.options.isolation), as an append check
+	// level: what the engine really provides, which may differ from the
+	// SQL name.
+	Claimed func(isolation string) elle.Level
 	// Connect prepares the database for the workload (schemas, initial
 	// rows) and returns an Opener for its workers, and a function that
 	// releases what Connect holds.

@@ -57,8 +57,9 @@ func kindCheckers(s *Scenario) []check.Checker {
 }
 
 // expectedIsolation is the level an append check holds the engine to: the
-// one the scenario's checks name, else the isolation the clients ask for,
-// else serializable.
+// one the scenario's checks name (Validate fills it in from the level the
+// engine's clients claim for the isolation they ask for), else the
+// isolation option read as a level, else serializable.
 func expectedIsolation(s *Scenario) elle.Level {
 	if a := s.Checks.Append; a != nil && a.Isolation != "" {
 		if l, err := elle.ParseLevel(a.Isolation); err == nil {

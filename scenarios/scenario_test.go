@@ -199,3 +199,47 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// An append check with no level of its own holds the engine to what its
+// clients really provide for the isolation they ask for, not to the SQL
+// name: PostgreSQL's repeatable read is snapshot isolation, InnoDB's is
+// no better than read committed.
+func TestClaimedIsolation(t *testing.T) {
+	tests := []struct {
+		engine, isolation, check, want string
+	}{
+		{"postgres", "repeatable-read", "", "snapshot-isolation"},
+		{"postgres", "serializable", "", "serializable"},
+		{"mariadb", "repeatable-read", "", "read-committed"},
+		{"postgres", "repeatable-read", "serializable", "serializable"}, // the scenario's own level wins
+	}
+	for _, tt := range tests {
+		t.Run(tt.engine+"/"+tt.isolation, func(t *testing.T) {
+			doc := fmt.Sprintf(`
+name: claimed
+topology:
+  regions: [{name: r, zones: [{name: a}]}]
+engine: {name: %s}
+workload:
+  kind: append
+  options: {isolation: %s}
+`, tt.engine, tt.isolation)
+			if tt.check != "" {
+				doc += "checks: {append: {isolation: " + tt.check + "}}\n"
+			}
+			s, err := Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(testEnv()); err != nil {
+				if strings.Contains(err.Error(), "not found") {
+					t.Skipf("%s is not installed: %v", tt.engine, err)
+				}
+				t.Fatalf("Validate: %v", err)
+			}
+			if got := expectedIsolation(s); string(got) != tt.want {
+				t.Errorf("held to %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -145,6 +145,25 @@ func (s *Scenario) Validate(env Env) error {
 	return v.errs
 }
 
+// claimIsolation fills in the level an append check holds the engine to
+// when the scenario names none: the level the engine's clients promise for
+// the isolation they ask for (PostgreSQL's repeatable read is snapshot
+// isolation, InnoDB's is weaker). It is written into the run's
+// scenario.yaml, so that re-checking a saved run holds it to the same.
+func (v *validator) claimIsolation(proto Protocol) {
+	s := v.s
+	iso := s.Workload.Options["isolation"]
+	if s.Workload.Kind != WorkloadAppend || iso == "" || proto.Claimed == nil {
+		return
+	}
+	if s.Checks.Append == nil {
+		s.Checks.Append = &AppendCheck{}
+	}
+	if s.Checks.Append.Isolation == "" {
+		s.Checks.Append.Isolation = string(proto.Claimed(iso))
+	}
+}
+
 type validator struct {
 	s    *Scenario
 	errs Errors
@@ -288,8 +307,12 @@ func (v *validator) workload(env Env, eng engines.Engine) {
 		case !slices.Contains(proto.Workloads, w.Kind):
 			v.errorf("workload.kind", "engine %s (%s protocol) cannot run the %s workload (it runs: %s)", eng.Name(), eng.Protocol(), w.Kind, strings.Join(proto.Workloads, ", "))
 		case proto.CheckOptions != nil:
-			for _, err := range proto.CheckOptions(w.Kind, w.Options) {
+			errs := proto.CheckOptions(w.Kind, w.Options)
+			for _, err := range errs {
 				v.fieldError("workload.options", err)
+			}
+			if len(errs) == 0 {
+				v.claimIsolation(proto)
 			}
 		}
 	}
