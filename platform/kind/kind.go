@@ -228,11 +228,11 @@ func (p *Platform) createCluster(ctx context.Context, prov *kindcluster.Provider
 // writerLogger is kind's logger writing to w.
 type writerLogger struct{ w io.Writer }
 
-func (l writerLogger) Warn(m string)                       { fmt.Fprintln(l.w, m) }
-func (l writerLogger) Warnf(f string, a ...interface{})    { fmt.Fprintf(l.w, f+"\n", a...) }
-func (l writerLogger) Error(m string)                      { fmt.Fprintln(l.w, m) }
-func (l writerLogger) Errorf(f string, a ...interface{})   { fmt.Fprintf(l.w, f+"\n", a...) }
-func (l writerLogger) V(kindlog.Level) kindlog.InfoLogger  { return l }
-func (l writerLogger) Info(m string)                       { fmt.Fprintln(l.w, m) }
-func (l writerLogger) Infof(f string, a ...interface{})    { fmt.Fprintf(l.w, f+"\n", a...) }
-func (l writerLogger) Enabled() bool                       { return true }
+func (l writerLogger) Warn(m string)                      { fmt.Fprintln(l.w, m) }
+func (l writerLogger) Warnf(f string, a ...interface{})   { fmt.Fprintf(l.w, f+"\n", a...) }
+func (l writerLogger) Error(m string)                     { fmt.Fprintln(l.w, m) }
+func (l writerLogger) Errorf(f string, a ...interface{})  { fmt.Fprintf(l.w, f+"\n", a...) }
+func (l writerLogger) V(kindlog.Level) kindlog.InfoLogger { return l }
+func (l writerLogger) Info(m string)                      { fmt.Fprintln(l.w, m) }
+func (l writerLogger) Infof(f string, a ...interface{})   { fmt.Fprintf(l.w, f+"\n", a...) }
+func (l writerLogger) Enabled() bool                      { return true }
