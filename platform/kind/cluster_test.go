@@ -64,8 +64,8 @@ func TestWorkerRefusesControlPlane(t *testing.T) {
 	if _, err := c.worker("nope"); err == nil {
 		t.Error("an unknown node was accepted")
 	}
-	if n, err := c.worker("f-worker"); err != nil || n != "f-worker" {
-		t.Errorf("worker(f-worker) = %q, %v", n, err)
+	if n, err := c.worker("f-worker"); err != nil || n.Name != "f-worker" {
+		t.Errorf("worker(f-worker) = %+v, %v", n, err)
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/faultline-dev/faultline/platform"
@@ -137,8 +139,12 @@ func (d *docker) stop(ctx context.Context, name string) error {
 }
 
 // start starts a stopped or killed node, and thaws a paused one, so that
-// after start the node runs whatever was done to it.
-func (d *docker) start(ctx context.Context, name string) error {
+// after start the node runs whatever was done to it. A node started
+// again keeps addr, its address before, if addr is set: Docker hands a
+// restarted container whatever address is free (the daemons of 2026 do
+// not prefer the old one), and a node whose address changed is a
+// different node to etcd's peers and to the cluster's Node list.
+func (d *docker) start(ctx context.Context, name, addr string) error {
 	c, err := d.inspect(ctx, name)
 	if err != nil {
 		return err
@@ -149,8 +155,50 @@ func (d *docker) start(ctx context.Context, name string) error {
 	case c.running:
 		return nil
 	}
+	if addr != "" {
+		if err := d.pinAddr(ctx, name, addr); err != nil {
+			return err
+		}
+	}
 	if _, err := d.cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
 		return fmt.Errorf("docker start %s: %w", name, err)
+	}
+	return nil
+}
+
+// pinAddr reconnects a stopped container to its network with addr as a
+// static address, which Docker then keeps across starts. kind's network
+// has a configured subnet, which static addresses need.
+func (d *docker) pinAddr(ctx context.Context, name, addr string) error {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return fmt.Errorf("address of %s: %w", name, err)
+	}
+	res, err := d.cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", name, err)
+	}
+	if res.Container.NetworkSettings == nil {
+		return nil
+	}
+	for netName, ep := range res.Container.NetworkSettings.Networks {
+		if ep == nil || netName == "bridge" || netName == "host" || netName == "none" {
+			continue
+		}
+		if ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address == ip {
+			return nil
+		}
+		if _, err := d.cli.NetworkDisconnect(ctx, netName, client.NetworkDisconnectOptions{Container: name, Force: true}); err != nil {
+			return fmt.Errorf("keep the address of %s: docker network disconnect %s: %w", name, netName, err)
+		}
+		settings := &network.EndpointSettings{
+			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip},
+			Aliases:    ep.Aliases,
+		}
+		if _, err := d.cli.NetworkConnect(ctx, netName, client.NetworkConnectOptions{Container: name, EndpointConfig: settings}); err != nil {
+			return fmt.Errorf("keep the address of %s: docker network connect --ip %s %s: %w", name, addr, netName, err)
+		}
+		return nil
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func healCluster(ctx context.Context, st state, rec record, w io.Writer) error {
 		if before.running && !before.paused {
 			continue
 		}
-		if err := d.start(ctx, n); err != nil {
+		if err := d.start(ctx, n, ""); err != nil {
 			errs = append(errs, err)
 			continue
 		}

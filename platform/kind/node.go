@@ -7,25 +7,25 @@ import (
 	"github.com/faultline-dev/faultline/platform"
 )
 
-// worker returns the container of a worker node; the control plane is
-// refused, since faults never target it and losing it loses the API.
-func (c *Cluster) worker(node string) (string, error) {
+// worker returns a worker node; the control plane is refused, since
+// faults never target it and losing it loses the API.
+func (c *Cluster) worker(node string) (platform.Node, error) {
 	n, ok := platform.Find(c.nodes, node)
 	if !ok {
-		return "", fmt.Errorf("kind: cluster %s has no node %q", c.name, node)
+		return platform.Node{}, fmt.Errorf("kind: cluster %s has no node %q", c.name, node)
 	}
 	if n.Role == platform.RoleControlPlane {
-		return "", fmt.Errorf("kind: %s is the control plane, which faults never act on", node)
+		return platform.Node{}, fmt.Errorf("kind: %s is the control plane, which faults never act on", node)
 	}
-	return n.Name, nil
+	return n, nil
 }
 
 func (c *Cluster) act(ctx context.Context, node string, do func(context.Context, string) error) error {
-	name, err := c.worker(node)
+	n, err := c.worker(node)
 	if err != nil {
 		return err
 	}
-	if err := do(ctx, name); err != nil {
+	if err := do(ctx, n.Name); err != nil {
 		return fmt.Errorf("kind: %w", err)
 	}
 	return nil
@@ -42,9 +42,13 @@ func (c *Cluster) Stop(ctx context.Context, node string) error {
 }
 
 // Start implements platform.NodeController: docker start, or docker
-// unpause for a frozen node.
+// unpause for a frozen node. The node keeps its address.
 func (c *Cluster) Start(ctx context.Context, node string) error {
-	return c.act(ctx, node, c.docker.start)
+	n, err := c.worker(node)
+	if err != nil {
+		return err
+	}
+	return c.act(ctx, node, func(ctx context.Context, name string) error { return c.docker.start(ctx, name, n.Addr) })
 }
 
 // Pause implements platform.NodeController: docker pause (the cgroup
