@@ -99,6 +99,33 @@ func trimSlash(s string) string {
 	return s
 }
 
+// ensureNetwork creates the bridge network name with subnet unless it
+// exists. Its IPv4 subnet is configured rather than taken from the
+// daemon's pools, which is what lets a restarted node keep its address
+// (pinAddr).
+func (d *docker) ensureNetwork(ctx context.Context, name, subnet string) error {
+	if _, err := d.cli.NetworkInspect(ctx, name, client.NetworkInspectOptions{}); err == nil {
+		return nil
+	}
+	pfx, err := netip.ParsePrefix(subnet)
+	if err != nil {
+		return fmt.Errorf("network subnet %q: %w", subnet, err)
+	}
+	_, err = d.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
+		Driver: "bridge",
+		IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: pfx.Masked(), Gateway: pfx.Masked().Addr().Next()}}},
+		Options: map[string]string{
+			"com.docker.network.bridge.enable_ip_masquerade": "true",
+			"com.docker.network.driver.mtu":                  "1500",
+		},
+		Labels: map[string]string{"dev.faultline.network": "kind"},
+	})
+	if err != nil {
+		return fmt.Errorf("docker network create %s --subnet %s: %w", name, subnet, err)
+	}
+	return nil
+}
+
 // kill sends SIGKILL to a running node; a node that is not running is
 // left as it is. A paused node is killed too: the freezer lets SIGKILL
 // through.

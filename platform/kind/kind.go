@@ -6,7 +6,8 @@
 //
 // kind's library drives the docker command-line client with this
 // process's environment, so a process talks to one Docker daemon: when
-// Options.DockerHost is set, New sets DOCKER_HOST to it.
+// Options.DockerHost is set, New sets DOCKER_HOST to it, and Create sets
+// KIND_EXPERIMENTAL_DOCKER_NETWORK to Options.Network.
 package kind
 
 import (
@@ -30,6 +31,16 @@ const Name = "kind"
 
 // DefaultClusterName names clusters when Options.Name is empty.
 const DefaultClusterName = "faultline"
+
+// Defaults of the node network (Options.Network, Options.NetworkSubnet).
+const (
+	DefaultNetwork = "faultline-kind"
+	// DefaultNetworkSubnet lies in 10.250.0.0/16, which platform/dockerd
+	// routes from the host to its daemon's containers, away from what its
+	// daemon uses by itself (10.250.0.0/17 for networks, 10.250.128.0/24
+	// for its default bridge).
+	DefaultNetworkSubnet = "10.250.240.0/24"
+)
 
 // Options configure the kind platform.
 type Options struct {
@@ -67,6 +78,21 @@ type Options struct {
 	// ReadyTimeout bounds the wait for every node to be Ready after
 	// create; zero is 5 minutes.
 	ReadyTimeout time.Duration
+	// LoadImages are images of the Docker daemon copied into every node
+	// once the cluster is up (on a reused cluster too), for engines'
+	// pods to run without a registry: the etcd image, say.
+	LoadImages []string
+	// Network is the Docker network of the nodes, created with
+	// NetworkSubnet unless it exists; empty is DefaultNetwork. Its IPv4
+	// subnet must be configured (not from the daemon's pools), so that a
+	// restarted node keeps its address; kind's own "kind" network is not.
+	// kind's library takes it from KIND_EXPERIMENTAL_DOCKER_NETWORK, which
+	// Create sets.
+	Network string
+	// NetworkSubnet is the IPv4 subnet of a Network faultline creates;
+	// empty is DefaultNetworkSubnet. The harness must reach it (it talks
+	// to the API server and the engines at node addresses).
+	NetworkSubnet string
 	// Log receives kind's progress lines; nil discards them.
 	Log io.Writer
 }
@@ -89,6 +115,12 @@ func New(opts Options) *Platform {
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = defaultStateDir()
+	}
+	if opts.Network == "" {
+		opts.Network = DefaultNetwork
+	}
+	if opts.NetworkSubnet == "" {
+		opts.NetworkSubnet = DefaultNetworkSubnet
 	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 5 * time.Minute
@@ -194,6 +226,10 @@ func (p *Platform) CreateConfig(ctx context.Context, cfg *v1alpha4.Cluster) (*Cl
 		return nil, fmt.Errorf("kind: create %s: %w", name, err)
 	}
 	c.lock, c.created = lock, created
+	if err := c.LoadImages(ctx, p.opts.LoadImages...); err != nil {
+		c.Delete(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -203,6 +239,16 @@ func (p *Platform) createCluster(ctx context.Context, prov *kindcluster.Provider
 	if err := st.write(record{Name: name, DockerHost: os.Getenv("DOCKER_HOST"), Created: time.Now().UTC(), PID: os.Getpid()}); err != nil {
 		return fmt.Errorf("kind: create %s: %w", name, err)
 	}
+	d, err := newDocker(p.opts.DockerHost)
+	if err != nil {
+		return err
+	}
+	err = d.ensureNetwork(ctx, p.opts.Network, p.opts.NetworkSubnet)
+	d.close()
+	if err != nil {
+		return fmt.Errorf("kind: create %s: %w", name, err)
+	}
+	os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", p.opts.Network)
 	opts := []kindcluster.CreateOption{
 		kindcluster.CreateWithV1Alpha4Config(cfg),
 		kindcluster.CreateWithRetain(p.opts.Retain),
