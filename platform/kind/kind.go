@@ -282,3 +282,26 @@ func (l writerLogger) V(kindlog.Level) kindlog.InfoLogger { return l }
 func (l writerLogger) Info(m string)                      { fmt.Fprintln(l.w, m) }
 func (l writerLogger) Infof(f string, a ...interface{})   { fmt.Fprintf(l.w, f+"\n", a...) }
 func (l writerLogger) Enabled() bool                      { return true }
+
+// DeleteCluster deletes the cluster named in Options.Name, which
+// faultline must have created and no faultline process may be using, and
+// forgets it.
+func (p *Platform) DeleteCluster(ctx context.Context) error {
+	name := p.opts.Name
+	st := state{dir: p.opts.StateDir}
+	if _, ok := st.read(name); !ok {
+		return fmt.Errorf("kind: delete %s: faultline did not create a cluster of that name (no record in %s)", name, st.clusterDir(name))
+	}
+	lock, err := st.lock(name)
+	if err != nil {
+		return fmt.Errorf("kind: delete %s: %w", name, err)
+	}
+	defer lock.Close()
+	if err := p.provider().Delete(name, st.kubeconfig(name)); err != nil {
+		return fmt.Errorf("kind: delete %s: %w", name, err)
+	}
+	if err := st.remove(name); err != nil {
+		return fmt.Errorf("kind: delete %s: %w", name, err)
+	}
+	return ctx.Err()
+}
