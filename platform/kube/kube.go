@@ -19,10 +19,15 @@ import (
 )
 
 // Client returns a client for the cluster's API server, from its
-// kubeconfig and context.
+// kubeconfig and context; an empty kubeconfig path is the default
+// loading rules ($KUBECONFIG, ~/.kube/config).
 func Client(k platform.Kubernetes) (kubernetes.Interface, error) {
+	// An empty path is the default loading rules ($KUBECONFIG,
+	// ~/.kube/config).
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = k.Kubeconfig()
 	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: k.Kubeconfig()},
+		rules,
 		&clientcmd.ConfigOverrides{CurrentContext: k.Context()},
 	).ClientConfig()
 	if err != nil {
