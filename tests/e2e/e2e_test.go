@@ -67,10 +67,7 @@ func TestMain(m *testing.M) {
 		envfuncs.CreateClusterWithConfig(provider, clusterName, filepath.Join("..", "..", "kind-configs", "three-zones.yaml")),
 		loadEtcdImage,
 	)
-	testenv.Finish(
-		envfuncs.ExportClusterLogs(clusterName, filepath.Join(outDir, "cluster-logs")),
-		envfuncs.DestroyCluster(clusterName),
-	)
+	testenv.Finish(exportLogs, envfuncs.DestroyCluster(clusterName))
 	os.Exit(testenv.Run(m))
 }
 
@@ -83,6 +80,18 @@ func loadEtcdImage(ctx context.Context, cfg *envconf.Config) (context.Context, e
 		return ctx, err
 	}
 	fmt.Printf("loaded %s into the nodes in %s\n", etcdImage, time.Since(start).Round(time.Millisecond))
+	return ctx, nil
+}
+
+// exportLogs copies the nodes' logs next to the runs. kind's export
+// reports what it could not collect (crictl is absent from locally built
+// node images); that is printed, and must not keep the cluster from
+// being deleted.
+func exportLogs(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	dir := filepath.Join(outDir, "cluster-logs")
+	if err := provider.ExportLogs(ctx, dir); err != nil {
+		fmt.Fprintf(os.Stderr, "export cluster logs to %s: %v\n", dir, err)
+	}
 	return ctx, nil
 }
 
