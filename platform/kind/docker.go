@@ -35,7 +35,7 @@ type docker struct {
 // DOCKER_HOST when host is empty. Nothing is dialled until the first
 // request.
 func newDocker(host string) (*docker, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	opts := []client.Opt{client.FromEnv}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}
