@@ -87,11 +87,18 @@ kubeconfig. cluster down deletes a cluster faultline created.`,
 	return cmd
 }
 
-// clusterConfig reads the --config file, or generates the default
-// three-zone configuration.
+// clusterConfig reads and checks the --config file (every worker needs
+// a zone), or generates the default three-zone configuration.
 func clusterConfig(path string) (*v1alpha4.Cluster, error) {
 	if path != "" {
-		return kind.LoadConfig(path)
+		cfg, err := kind.LoadConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := kind.TopologyOf(cfg); err != nil {
+			return nil, fmt.Errorf("kind config %s: %w", path, err)
+		}
+		return cfg, nil
 	}
 	t := platform.Topology{Regions: []platform.Region{{Name: "region-1", Zones: []platform.Zone{
 		{Name: "a", Nodes: 1}, {Name: "b", Nodes: 1}, {Name: "c", Nodes: 1},
