@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/existing"
 )
 
 // TestClusterE2E boots a three-zone cluster on the Docker daemon at
@@ -96,11 +97,33 @@ func TestClusterE2E(t *testing.T) {
 	if n, _ := platform.Find(again, w); n.Addr != workers[0].Addr {
 		t.Errorf("%s came back at %s, was %s", w, n.Addr, workers[0].Addr)
 	}
+	// The same cluster seen through platform existing: zones from the
+	// labels, not owned, destructive faults refused.
+	ex, err := existing.New(existing.Options{Kubeconfig: c.Kubeconfig(), Context: c.Context()}).Create(ctx, topo)
+	if err != nil {
+		t.Fatalf("existing: %v", err)
+	}
+	exNodes, _ := ex.Nodes(ctx)
+	if ws := platform.Workers(exNodes); len(ws) != 3 || ws[1].Zone != "b" || ws[1].Addr != workers[1].Addr {
+		t.Errorf("existing sees workers %+v", ws)
+	}
+	if ex.(platform.Owned).Owned() || ex.(platform.FaultSupport).CanInject("kill") == nil {
+		t.Error("existing owns the cluster or allows a kill without permission")
+	}
 	// Heal of a cluster in use leaves it alone; a frozen node of a
-	// released cluster is thawed.
+	// released cluster is thawed and faultline's chains are removed.
 	var buf strings.Builder
 	if err := HealState(ctx, p.opts.StateDir, &buf); err != nil || !strings.Contains(buf.String(), "in use") {
 		t.Errorf("heal of a cluster in use: %v: %s", err, buf.String())
+	}
+	for _, argv := range [][]string{
+		{"iptables", "-N", "FL-deadbeef-p1"},
+		{"iptables", "-A", "FL-deadbeef-p1", "-s", "192.0.2.1", "-j", "DROP"},
+		{"iptables", "-I", "INPUT", "-j", "FL-deadbeef-p1"},
+	} {
+		if _, err := c.NetExec(ctx, workers[1].Name, argv...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Pause(ctx, w); err != nil {
 		t.Fatal(err)
@@ -113,6 +136,9 @@ func TestClusterE2E(t *testing.T) {
 	t.Logf("heal: %s", buf.String())
 	if nc, _ := c.docker.inspect(ctx, w); nc.paused {
 		t.Error("heal left the node paused")
+	}
+	if out, _ := c.NetExec(ctx, workers[1].Name, "iptables", "-S"); strings.Contains(string(out), "FL-") {
+		t.Errorf("heal left chains:\n%s", out)
 	}
 }
 
