@@ -1,0 +1,67 @@
+package existing
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/platform"
+)
+
+func TestCanInjectRefusesUnlessAllowed(t *testing.T) {
+	for _, k := range faults.Kinds() {
+		err := canInject(k.Name, "prod", "")
+		if err == nil || !strings.Contains(err.Error(), "AllowDestructive") {
+			t.Errorf("%s without permission: %v, want a refusal naming AllowDestructive", k.Name, err)
+		}
+		err = canInject(k.Name, "prod", "staging")
+		if err == nil || !strings.Contains(err.Error(), `"prod"`) {
+			t.Errorf("%s allowed for another context: %v, want a refusal naming the context", k.Name, err)
+		}
+		// Allowed, the refusal says what is missing instead.
+		err = canInject(k.Name, "prod", "prod")
+		if err == nil || strings.Contains(err.Error(), "AllowDestructive") {
+			t.Errorf("%s allowed: %v, want the missing capability", k.Name, err)
+		}
+	}
+	if err := canInject("meteor", "prod", "prod"); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+func TestNodesAndFit(t *testing.T) {
+	node := func(name, region, zone string, cp bool) corev1.Node {
+		n := corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelRegion: region, LabelZone: zone}}}
+		if cp {
+			n.Labels[labelControlPlane] = ""
+		}
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0." + name[len(name)-1:]}}
+		return n
+	}
+	nodes := toNodes([]corev1.Node{
+		node("w2", "eu", "b", false), node("w1", "eu", "a", false), node("cp0", "eu", "a", true), node("w3", "eu", "a", false),
+	})
+	if nodes[0].Role != platform.RoleControlPlane || nodes[1].Name != "w1" || nodes[1].Addr != "10.0.0.1" {
+		t.Fatalf("nodes = %+v", nodes)
+	}
+	ok := platform.Topology{Regions: []platform.Region{{Name: "eu", Zones: []platform.Zone{{Name: "a", Nodes: 2}, {Name: "b", Nodes: 1}}}}}
+	if err := fits(ok, nodes); err != nil {
+		t.Errorf("fits: %v", err)
+	}
+	// The control plane does not count as a worker of zone a.
+	bad := platform.Topology{Regions: []platform.Region{{Name: "eu", Zones: []platform.Zone{{Name: "a", Nodes: 3}, {Name: "c", Nodes: 1}}}}}
+	err := fits(bad, nodes)
+	if err == nil || !strings.Contains(err.Error(), "zone eu/a: 2") || !strings.Contains(err.Error(), "zone eu/c: 0") {
+		t.Errorf("fits = %v, want both zones named", err)
+	}
+}
+
+func TestClusterIsNotOwned(t *testing.T) {
+	c := &Cluster{opts: Options{Context: "prod"}}
+	if c.Owned() || c.Name() != "prod" {
+		t.Errorf("Owned %v Name %s", c.Owned(), c.Name())
+	}
+}

@@ -1,0 +1,168 @@
+package kind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/platform"
+)
+
+// chainPrefix starts the name of every iptables chain faults install.
+const chainPrefix = "FL-"
+
+// healTables are the iptables tables fault chains live in: filter
+// (partitions, loss), security (the delayer's queue rules), and mangle and
+// nat for good measure.
+var healTables = []string{"filter", "security", "mangle", "nat"}
+
+// Heal restores the kind clusters faultline created (those in the default
+// state directory) that no faultline process is using: it starts killed
+// and stopped nodes and thaws frozen ones, removes faultline's iptables
+// chains from every node, then its tc classes and orphaned delayers
+// (faults.HealShaping). Clusters in use are left alone, clusters that no
+// longer exist are forgotten, and nothing is deleted. It writes what it
+// did to w and is safe to run twice.
+func Heal(ctx context.Context, w io.Writer) error {
+	return HealState(ctx, defaultStateDir(), w)
+}
+
+// HealState is Heal for the clusters recorded in stateDir
+// (Options.StateDir).
+func HealState(ctx context.Context, stateDir string, w io.Writer) error {
+	st := state{dir: stateDir}
+	recs := st.list()
+	var errs []error
+	for _, rec := range recs {
+		if err := healCluster(ctx, st, rec, w); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", rec.Name, err))
+		}
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(w, "kind: nothing to heal")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("kind: heal: %w", err)
+	}
+	return nil
+}
+
+func healCluster(ctx context.Context, st state, rec record, w io.Writer) error {
+	lock, err := st.lock(rec.Name)
+	if errors.Is(err, errInUse) {
+		fmt.Fprintf(w, "kind cluster %s is in use by a faultline process: left alone\n", rec.Name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	d, err := newDocker(rec.DockerHost)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	names, err := d.containers(ctx, rec.Name)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		fmt.Fprintf(w, "kind cluster %s no longer exists: forgotten\n", rec.Name)
+		return st.remove(rec.Name)
+	}
+	var errs []error
+	for _, n := range names {
+		before, err := d.inspect(ctx, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if before.running && !before.paused {
+			continue
+		}
+		if err := d.start(ctx, n, ""); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(w, "started node %s of kind cluster %s (was %s)\n", n, rec.Name, before.status)
+	}
+	nc := containerNet{d}
+	for _, n := range names {
+		if err := removeChains(ctx, nc, n, w); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, faults.HealShaping(ctx, nc, names, w))
+	return errors.Join(errs...)
+}
+
+// removeChains removes every chain faults installed in node's network
+// namespace, and the jumps to them. Every such chain in a node of a
+// cluster faultline owns is faultline's.
+func removeChains(ctx context.Context, nc platform.NetworkController, node string, w io.Writer) error {
+	var errs []error
+	for _, table := range healTables {
+		out, err := nc.NetExec(ctx, node, "iptables", "-w", "5", "-t", table, "-S")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, argv := range chainRemoval(table, string(out)) {
+			if _, err := nc.NetExec(ctx, node, argv...); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, ch := range ownedChains(string(out)) {
+			fmt.Fprintf(w, "removed iptables chain %s/%s on %s\n", table, ch, node)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ownedChains lists the chains faults installed, from iptables -S output.
+func ownedChains(save string) []string {
+	var out []string
+	for _, line := range strings.Split(save, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], chainPrefix) {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}
+
+// chainRemoval returns the commands that remove faultline's chains from
+// table, given its iptables -S output: delete the jumps to them, then
+// flush and delete each chain.
+func chainRemoval(table, save string) [][]string {
+	ipt := func(args ...string) []string {
+		return append([]string{"iptables", "-w", "5", "-t", table}, args...)
+	}
+	var cmds [][]string
+	for _, line := range strings.Split(save, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[0] == "-A" && f[len(f)-2] == "-j" && strings.HasPrefix(f[len(f)-1], chainPrefix) && !strings.HasPrefix(f[1], chainPrefix) {
+			f[0] = "-D"
+			cmds = append(cmds, ipt(f...))
+		}
+	}
+	for _, ch := range ownedChains(save) {
+		cmds = append(cmds, ipt("-F", ch), ipt("-X", ch))
+	}
+	return cmds
+}
+
+// containerNet is a platform.NetworkController over node containers by
+// name, for healing when no Cluster object is left.
+type containerNet struct{ d *docker }
+
+// NetExec implements platform.NetworkController.
+func (n containerNet) NetExec(ctx context.Context, node string, argv ...string) ([]byte, error) {
+	return n.d.exec(ctx, node, argv...)
+}
+
+// NetNamespace implements platform.NetworkController.
+func (containerNet) NetNamespace(node string) string { return node }

@@ -1,0 +1,20 @@
+// Package e2e is faultline's end-to-end suite (build tag e2e): it boots
+// the three-zone kind cluster of kind-configs/three-zones.yaml through an
+// e2e-framework provider (platform/kind/e2ekind), deploys etcd on it, and
+// runs etcd scenarios through the real runner (scenarios.Run) with a
+// node kill, a zone outage, a zone partition and inter-zone latency. Each
+// must pass, lose no acknowledged write, and have a measured RTO.
+//
+// It is configured by environment variables:
+//
+//	FAULTLINE_DOCKER_HOST  the Docker daemon that runs the nodes (default $DOCKER_HOST)
+//	FAULTLINE_NODE_IMAGE   the kind node image (required: the suite is skipped without it)
+//	FAULTLINE_ETCD_IMAGE   the etcd image, loaded into the nodes (default: etcd's official image of faultline's etcd version, pulled)
+//	FAULTLINE_E2E_OUT      where run directories and junit.xml go (default a new temporary directory)
+//
+// Run it with
+//
+//	go test -tags e2e -timeout 40m ./tests/e2e/ -ginkgo.v
+//
+// and select by label: -ginkgo.label-filter='fault:kill'.
+package e2e
