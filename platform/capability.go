@@ -102,3 +102,21 @@ type Owned interface {
 type LogExporter interface {
 	ExportLogs(ctx context.Context, dir string) error
 }
+
+// ImageMapper is implemented by clusters that hold local stand-ins for
+// official images (built without a registry and loaded into the nodes).
+// Engines deploy MapImage(ref) where they would deploy their official
+// ref; an image the scenario names explicitly is used as it is.
+type ImageMapper interface {
+	// MapImage returns the local image standing in for ref, or ref.
+	MapImage(ref string) string
+}
+
+// MapImage returns the image a cluster runs for ref: its local stand-in
+// if the cluster has one, else ref.
+func MapImage(c Cluster, ref string) string {
+	if m, ok := c.(ImageMapper); ok {
+		return m.MapImage(ref)
+	}
+	return ref
+}

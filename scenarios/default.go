@@ -14,6 +14,8 @@ import (
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/existing"
+	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/workload"
 	etcdclient "github.com/faultline-dev/faultline/workload/etcd"
@@ -24,13 +26,22 @@ import (
 type EnvOptions struct {
 	// Local configures the local platform.
 	Local local.Options
+	// Kind configures the kind platform; PrepareKind fills in the Docker
+	// daemon and images when a cluster is created.
+	Kind kind.Options
+	// Existing configures the existing platform.
+	Existing existing.Options
 }
 
 // DefaultEnv is the Env of the faultline binary: every platform, engine
 // and protocol it knows.
 func DefaultEnv(opts EnvOptions) Env {
 	return Env{
-		Platforms: []platform.Platform{local.New(localOptions(opts.Local))},
+		Platforms: []platform.Platform{
+			local.New(localOptions(opts.Local)),
+			kindPlatform{opts: kindOptions(opts.Kind)},
+			existing.New(opts.Existing),
+		},
 		Engines:   engines.Set{etcd.New(), postgres.New(), mariadb.New()},
 		Protocols: map[string]Protocol{
 			engines.ProtocolEtcd:     etcdProtocol(),
@@ -54,6 +65,14 @@ func sampler(ctx context.Context, c platform.Cluster) (measure.Sampler, error) {
 
 // localOptions fills in the local platform's hooks.
 func localOptions(o local.Options) local.Options {
+	if o.RegionLatency == nil {
+		o.RegionLatency = faults.RegionLatency
+	}
+	return o
+}
+
+// kindOptions fills in the kind platform's hooks.
+func kindOptions(o kind.Options) kind.Options {
 	if o.RegionLatency == nil {
 		o.RegionLatency = faults.RegionLatency
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kind"
+	"github.com/faultline-dev/faultline/scenarios"
 )
 
 // clusterFlags are the flags of faultline cluster up and down.
@@ -45,7 +46,7 @@ kubeconfig. cluster down deletes a cluster faultline created.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.name, "name", kind.DefaultClusterName, "the cluster's name")
-	pf.StringVar(&f.dockerHost, "docker-host", os.Getenv("DOCKER_HOST"), "the Docker daemon that runs the nodes")
+	pf.StringVar(&f.dockerHost, "docker-host", "", "the Docker daemon that runs the nodes (default: $DOCKER_HOST if it can run privileged containers, else faultline's own)")
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Create a kind cluster",
@@ -55,7 +56,11 @@ kubeconfig. cluster down deletes a cluster faultline created.`,
 			if err != nil {
 				return inputError(err)
 			}
-			c, err := kind.New(f.options()).CreateConfig(cmd.Context(), cfg)
+			o, err := scenarios.PrepareKind(cmd.Context(), f.options())
+			if err != nil {
+				return infraError(err)
+			}
+			c, err := kind.New(o).CreateConfig(cmd.Context(), cfg)
 			if err != nil {
 				return infraError(err)
 			}
@@ -69,7 +74,7 @@ kubeconfig. cluster down deletes a cluster faultline created.`,
 		},
 	}
 	up.Flags().StringVar(&f.config, "config", "", "a kind configuration file (default: three zones a, b, c of one worker each)")
-	up.Flags().StringVar(&f.nodeImage, "node-image", "", "the kind node image (default: kind's, which needs a registry)")
+	up.Flags().StringVar(&f.nodeImage, "node-image", "", "the kind node image (default: the local build of `faultline images build`, else kind's, which needs a registry)")
 	up.Flags().StringArrayVar(&f.images, "load-image", nil, "an image of the Docker daemon to copy into every node (repeatable)")
 	down := &cobra.Command{
 		Use:   "down",

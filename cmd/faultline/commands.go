@@ -13,6 +13,7 @@ func commands() []*cobra.Command {
 		newHealCmd(),
 		newDoctorCmd(),
 		newImagesCmd(),
+		newClusterCmd(),
 		newListCmd(),
 		newVersionCmd(),
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform/dockerd"
+	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
 )
 
@@ -44,6 +45,7 @@ idempotent: running it twice is harmless.`,
 func healers() []healer {
 	return []healer{
 		{name: "local", heal: local.Heal},
+		{name: "kind", heal: kind.Heal},
 		{name: "shaping", heal: func(ctx context.Context, w io.Writer) error {
 			return faults.HealShaping(ctx, faults.HostNetwork{}, []string{"host"}, w)
 		}},

@@ -202,7 +202,13 @@ func deployKube(ctx context.Context, c platform.Cluster, k platform.Kubernetes, 
 	if err != nil {
 		return nil, err
 	}
-	m := kubeManifests(chosen, kubeImage(spec, New().DefaultVersion()), "faultline-"+c.Name(), cfg)
+	image := kubeImage(spec, New().DefaultVersion())
+	if spec.Image == "" {
+		// A cluster without a registry may hold a local build of the
+		// official image.
+		image = platform.MapImage(c, image)
+	}
+	m := kubeManifests(chosen, image, "faultline-"+c.Name(), cfg)
 	if err := kube.RecreateNamespace(ctx, cs, KubeNamespace, map[string]string{labelManagedBy: "faultline"}); err != nil {
 		return nil, err
 	}

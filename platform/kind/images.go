@@ -39,3 +39,11 @@ func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 	}
 	return nil
 }
+
+// MapImage implements platform.ImageMapper from Options.Images.
+func (c *Cluster) MapImage(ref string) string {
+	if local, ok := c.opts.Images[ref]; ok {
+		return local
+	}
+	return ref
+}

@@ -82,6 +82,11 @@ type Options struct {
 	// once the cluster is up (on a reused cluster too), for engines'
 	// pods to run without a registry: the etcd image, say.
 	LoadImages []string
+	// Images maps official image references to local images that stand
+	// in for them (built by `faultline images build`). The local images
+	// are loaded into every node like LoadImages, and the cluster's
+	// MapImage hands them to engines in place of the official ones.
+	Images map[string]string
 	// Network is the Docker network of the nodes, created with
 	// NetworkSubnet unless it exists; empty is DefaultNetwork. Its IPv4
 	// subnet must be configured (not from the daemon's pools), so that a
@@ -226,7 +231,14 @@ func (p *Platform) CreateConfig(ctx context.Context, cfg *v1alpha4.Cluster) (*Cl
 		return nil, fmt.Errorf("kind: create %s: %w", name, err)
 	}
 	c.lock, c.created = lock, created
-	if err := c.LoadImages(ctx, p.opts.LoadImages...); err != nil {
+	load := slices.Clone(p.opts.LoadImages)
+	for _, local := range p.opts.Images {
+		if !slices.Contains(load, local) {
+			load = append(load, local)
+		}
+	}
+	slices.Sort(load)
+	if err := c.LoadImages(ctx, load...); err != nil {
 		c.Delete(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -289,8 +301,14 @@ func (l writerLogger) Enabled() bool                      { return true }
 func (p *Platform) DeleteCluster(ctx context.Context) error {
 	name := p.opts.Name
 	st := state{dir: p.opts.StateDir}
-	if _, ok := st.read(name); !ok {
+	rec, ok := st.read(name)
+	if !ok {
 		return fmt.Errorf("kind: delete %s: faultline did not create a cluster of that name (no record in %s)", name, st.clusterDir(name))
+	}
+	if p.opts.DockerHost == "" && rec.DockerHost != "" {
+		// The cluster lives on the daemon that created it (faultline's
+		// own, say), whatever DOCKER_HOST says now.
+		os.Setenv("DOCKER_HOST", rec.DockerHost)
 	}
 	lock, err := st.lock(name)
 	if err != nil {

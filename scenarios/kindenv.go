@@ -1,0 +1,73 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/faultline-dev/faultline/images"
+	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/dockerd"
+	"github.com/faultline-dev/faultline/platform/kind"
+)
+
+// PrepareKind fills in what the kind platform needs on this machine,
+// unless o already names a Docker host: a Docker daemon that can run
+// privileged containers (faultline's own where the user's cannot,
+// dockerd.Ensure), the node image (o.NodeImage, else the local build of
+// `faultline images build`, else kind's official one, which needs a
+// registry), and the local builds that stand in for engines' official
+// images (Options.Images). Nothing is started until this is called, so
+// local runs never touch Docker.
+func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
+	if o.DockerHost != "" {
+		return o, nil
+	}
+	d, err := dockerd.Ensure(ctx, dockerd.Options{Log: o.Log})
+	if err != nil {
+		return o, fmt.Errorf("kind: a Docker daemon that can run kind nodes: %w", err)
+	}
+	o.DockerHost = d.Host()
+	if o.NodeImage, err = images.Resolve(ctx, d, images.KindNode, o.NodeImage); err != nil {
+		return o, fmt.Errorf("kind: node image: %w", err)
+	}
+	o.Images = maps.Clone(o.Images)
+	if o.Images == nil {
+		o.Images = map[string]string{}
+	}
+	for _, name := range images.Names() {
+		if name == images.KindNode {
+			continue
+		}
+		built, err := images.Built(ctx, d, name)
+		if err != nil {
+			return o, fmt.Errorf("kind: image %s: %w", name, err)
+		}
+		if _, set := o.Images[images.Official(name)]; built && !set {
+			o.Images[images.Official(name)] = images.Ref(name)
+		}
+	}
+	return o, nil
+}
+
+// kindPlatform is the kind platform as the default Env holds it: the
+// Docker daemon and images are found (PrepareKind) when a cluster is
+// created, not when the Env is built.
+type kindPlatform struct {
+	opts kind.Options
+}
+
+// Name implements platform.Platform.
+func (kindPlatform) Name() string { return kind.Name }
+
+// CanInject implements platform.FaultSupport; it needs no daemon.
+func (kindPlatform) CanInject(k string) error { return kind.New(kind.Options{}).CanInject(k) }
+
+// Create implements platform.Platform.
+func (p kindPlatform) Create(ctx context.Context, t platform.Topology) (platform.Cluster, error) {
+	o, err := PrepareKind(ctx, p.opts)
+	if err != nil {
+		return nil, err
+	}
+	return kind.New(o).Create(ctx, t)
+}
