@@ -46,5 +46,25 @@ fuzz:
 images:
 	$(GO) run ./cmd/faultline images build
 
+# The end-to-end suite on a real three-zone kind cluster: etcd through a
+# node kill, a zone outage, a zone partition and inter-zone latency, each
+# required to pass with no lost write. Needs Docker and root; builds the
+# images first (10-20 min the first time, seconds after). About 6 min.
+# JUnit: runs/e2e/junit.xml. Select by label:
+#   make e2e E2E_FLAGS="-ginkgo.label-filter=fault:kill"
+E2E_FLAGS ?=
+e2e: images
+	FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
+
+# Everything, for a nightly job (about 45 min on 2 cores after images):
+# the e2e suite; the kind platform's and the images' own e2e tests; every
+# built-in scenario that passes, as one engine-selection report; the
+# benchmarks.
+NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
+nightly: e2e build
+	$(GO) test -tags e2e -timeout 60m ./platform/kind ./images
+	./$(BIN) matrix $(NIGHTLY_SCENARIOS) --out runs/nightly
+	./scripts/bench.sh
+
 clean:
 	rm -rf bin

@@ -7,9 +7,10 @@
 //
 // It is configured by environment variables:
 //
-//	FAULTLINE_DOCKER_HOST  the Docker daemon that runs the nodes (default $DOCKER_HOST)
-//	FAULTLINE_NODE_IMAGE   the kind node image (required: the suite is skipped without it)
-//	FAULTLINE_ETCD_IMAGE   the etcd image, loaded into the nodes (default: etcd's official image of faultline's etcd version, pulled)
+//	FAULTLINE_DOCKER_HOST  the Docker daemon that runs the nodes (default: as `faultline run` picks it, scenarios.PrepareKind:
+//	                       $DOCKER_HOST if it can run privileged containers, else faultline's own daemon)
+//	FAULTLINE_NODE_IMAGE   the kind node image (default: the local build of `make images`, else kind's official image)
+//	FAULTLINE_ETCD_IMAGE   the etcd image, loaded into the nodes (default: the local build, else etcd's official image, pulled)
 //	FAULTLINE_E2E_OUT      where run directories and junit.xml go (default a new temporary directory)
 //
 // Run it with

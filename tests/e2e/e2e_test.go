@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,10 +19,13 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 
 	"github.com/faultline-dev/faultline/faults/delayer"
+	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/internal/agent"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/kind/e2ekind"
+	"github.com/faultline-dev/faultline/scenarios"
 )
 
 const clusterName = "faultline-e2e"
@@ -37,18 +41,35 @@ var (
 // TestMain reads like the runbook: boot the cluster, load the etcd
 // image, run the specs, export the logs and delete the cluster.
 func TestMain(m *testing.M) {
-	// The packet delayer that latency faults start is this binary.
-	agent.Main(map[string]agent.Func{delayer.AgentName: delayer.Agent})
-	nodeImage := os.Getenv("FAULTLINE_NODE_IMAGE")
-	if nodeImage == "" {
-		fmt.Println("skipping the e2e suite: FAULTLINE_NODE_IMAGE (a kind node image the Docker daemon has) is not set")
-		os.Exit(0)
-	}
-	host := os.Getenv("FAULTLINE_DOCKER_HOST")
-	if host == "" {
-		host = os.Getenv("DOCKER_HOST")
+	// The packet delayer that latency faults start is this binary, and
+	// so is the runtime shim of faultline's Docker daemon if the suite
+	// starts it.
+	agents := map[string]agent.Func{delayer.AgentName: delayer.Agent}
+	maps.Copy(agents, dockerd.Agents())
+	agent.Main(agents)
+	opts := kind.Options{
+		DockerHost: os.Getenv("FAULTLINE_DOCKER_HOST"),
+		NodeImage:  os.Getenv("FAULTLINE_NODE_IMAGE"),
+		Name:       clusterName,
+		Log:        os.Stderr,
 	}
 	etcdImage = os.Getenv("FAULTLINE_ETCD_IMAGE")
+	if opts.DockerHost == "" {
+		// As `faultline run` does: a daemon that can run kind nodes, the
+		// local builds of `make images`, else the official images.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		prepared, err := scenarios.PrepareKind(ctx, opts)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+			os.Exit(3)
+		}
+		opts = prepared
+		if etcdImage == "" {
+			etcdImage = opts.Images[images.Official(images.Etcd)]
+		}
+	}
+	fmt.Printf("e2e: DOCKER_HOST=%s node image %s etcd image %q\n", opts.DockerHost, opts.NodeImage, etcdImage)
 	if outDir = os.Getenv("FAULTLINE_E2E_OUT"); outDir == "" {
 		var err error
 		if outDir, err = os.MkdirTemp("", "faultline-e2e-"); err != nil {
@@ -56,12 +77,7 @@ func TestMain(m *testing.M) {
 			os.Exit(3)
 		}
 	}
-	provider = e2ekind.New(kind.Options{
-		DockerHost: host,
-		NodeImage:  nodeImage,
-		Name:       clusterName,
-		Log:        os.Stderr,
-	}, platform.Topology{})
+	provider = e2ekind.New(opts, platform.Topology{})
 	testenv = env.NewWithConfig(envconf.New())
 	testenv.Setup(
 		envfuncs.CreateClusterWithConfig(provider, clusterName, filepath.Join("..", "..", "kind-configs", "three-zones.yaml")),
