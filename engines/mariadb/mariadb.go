@@ -56,7 +56,9 @@ var options = localdb.Options{
 
 // Engine deploys MariaDB. One Engine serves concurrent runs.
 type Engine struct {
-	instances localdb.Instances
+	// Single answers WaitReady, Endpoints and Leader for each cluster's
+	// instance.
+	localdb.Single
 }
 
 var (
@@ -67,7 +69,7 @@ var (
 )
 
 // New returns the mariadb engine.
-func New() *Engine { return &Engine{} }
+func New() *Engine { return &Engine{Single: localdb.Single{Engine: Name}} }
 
 // Name implements engines.Engine.
 func (e *Engine) Name() string { return Name }
@@ -156,7 +158,7 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	if err := host.Run(ctx, node.Name, s.Process()); err != nil {
 		return fmt.Errorf("mariadb: deploy: %w", err)
 	}
-	e.instances.Put(c.Name(), in)
+	e.Record(c.Name(), in)
 	return nil
 }
 
@@ -201,34 +203,4 @@ func dsn(in *localdb.Instance) string {
 	c.User, c.Passwd, c.Net, c.Addr, c.DBName = in.User, in.Password, "tcp", in.Addr, in.Database
 	c.Timeout = 2 * time.Second
 	return c.FormatDSN()
-}
-
-// WaitReady implements engines.Engine: the server answers a query.
-func (e *Engine) WaitReady(ctx context.Context, c platform.Cluster) error {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return err
-	}
-	if err := in.WaitReady(ctx); err != nil {
-		return fmt.Errorf("mariadb: %w", err)
-	}
-	return nil
-}
-
-// Endpoints implements engines.Engine: the one server.
-func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.Endpoint, error) {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return nil, err
-	}
-	return []engines.Endpoint{in.Endpoint()}, nil
-}
-
-// Leader implements engines.Leader: a single server is its own primary.
-func (e *Engine) Leader(ctx context.Context, c platform.Cluster) (engines.Leadership, error) {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return engines.Leadership{}, err
-	}
-	return engines.Leadership{Node: in.Node.Name}, nil
 }

@@ -65,8 +65,10 @@ var options = localdb.Options{
 type Engine struct {
 	// Root is where PostgreSQL installations live, one directory per major
 	// version with bin/ inside; empty is /usr/lib/postgresql.
-	Root      string
-	instances localdb.Instances
+	Root string
+	// Single answers WaitReady, Endpoints and Leader for each cluster's
+	// instance.
+	localdb.Single
 }
 
 var (
@@ -77,7 +79,7 @@ var (
 )
 
 // New returns the postgres engine.
-func New() *Engine { return &Engine{} }
+func New() *Engine { return &Engine{Single: localdb.Single{Engine: Name}} }
 
 // Name implements engines.Engine.
 func (e *Engine) Name() string { return Name }
@@ -188,7 +190,7 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	if err := host.Run(ctx, node.Name, s.Process()); err != nil {
 		return fmt.Errorf("postgres: deploy: %w", err)
 	}
-	e.instances.Put(c.Name(), in)
+	e.Record(c.Name(), in)
 	return nil
 }
 
@@ -243,34 +245,4 @@ func identity() (string, error) {
 		return "", fmt.Errorf("postgres: %w; initdb must name the node's user: install libnss-wrapper or run scripts/install-databases.sh", err)
 	}
 	return lib, nil
-}
-
-// WaitReady implements engines.Engine: the server answers a query.
-func (e *Engine) WaitReady(ctx context.Context, c platform.Cluster) error {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return err
-	}
-	if err := in.WaitReady(ctx); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	return nil
-}
-
-// Endpoints implements engines.Engine: the one server.
-func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.Endpoint, error) {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return nil, err
-	}
-	return []engines.Endpoint{in.Endpoint()}, nil
-}
-
-// Leader implements engines.Leader: a single server is its own primary.
-func (e *Engine) Leader(ctx context.Context, c platform.Cluster) (engines.Leadership, error) {
-	in, err := e.instances.Get(Name, c.Name())
-	if err != nil {
-		return engines.Leadership{}, err
-	}
-	return engines.Leadership{Node: in.Node.Name}, nil
 }

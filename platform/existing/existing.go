@@ -23,9 +23,8 @@ const Name = "existing"
 
 // Node labels the platform reads.
 const (
-	LabelZone         = "topology.kubernetes.io/zone"
-	LabelRegion       = "topology.kubernetes.io/region"
-	labelControlPlane = "node-role.kubernetes.io/control-plane"
+	LabelZone   = kube.LabelZone
+	LabelRegion = kube.LabelRegion
 )
 
 // Options configure the existing platform.
@@ -129,16 +128,7 @@ func fits(t platform.Topology, nodes []platform.Node) error {
 func toNodes(items []corev1.Node) []platform.Node {
 	out := make([]platform.Node, 0, len(items))
 	for _, n := range items {
-		pn := platform.Node{Name: n.Name, Zone: n.Labels[LabelZone], Region: n.Labels[LabelRegion], Role: platform.RoleWorker}
-		if _, ok := n.Labels[labelControlPlane]; ok {
-			pn.Role = platform.RoleControlPlane
-		}
-		for _, a := range n.Status.Addresses {
-			if a.Type == corev1.NodeInternalIP && pn.Addr == "" {
-				pn.Addr = a.Address
-			}
-		}
-		out = append(out, pn)
+		out = append(out, kube.Node(n))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		ci, cj := out[i].Role == platform.RoleControlPlane, out[j].Role == platform.RoleControlPlane

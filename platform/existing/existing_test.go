@@ -9,6 +9,7 @@ import (
 
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 func TestCanInjectRefusesUnlessAllowed(t *testing.T) {
@@ -36,7 +37,7 @@ func TestNodesAndFit(t *testing.T) {
 	node := func(name, region, zone string, cp bool) corev1.Node {
 		n := corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelRegion: region, LabelZone: zone}}}
 		if cp {
-			n.Labels[labelControlPlane] = ""
+			n.Labels[kube.LabelControlPlane] = ""
 		}
 		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0." + name[len(name)-1:]}}
 		return n

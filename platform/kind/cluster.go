@@ -19,10 +19,8 @@ import (
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
-
-// labelControlPlane marks control-plane nodes (kubeadm).
-const labelControlPlane = "node-role.kubernetes.io/control-plane"
 
 // apiServerPort is the port the API server listens on inside the
 // control-plane container.
@@ -182,21 +180,7 @@ func nodeReady(n corev1.Node) bool {
 func toNodes(items []corev1.Node) []platform.Node {
 	out := make([]platform.Node, 0, len(items))
 	for _, n := range items {
-		pn := platform.Node{
-			Name:   n.Name,
-			Zone:   n.Labels[LabelZone],
-			Region: n.Labels[LabelRegion],
-			Role:   platform.RoleWorker,
-		}
-		if _, ok := n.Labels[labelControlPlane]; ok {
-			pn.Role = platform.RoleControlPlane
-		}
-		for _, a := range n.Status.Addresses {
-			if a.Type == corev1.NodeInternalIP && pn.Addr == "" {
-				pn.Addr = a.Address
-			}
-		}
-		out = append(out, pn)
+		out = append(out, kube.Node(n))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]

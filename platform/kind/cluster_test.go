@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 func TestToNodes(t *testing.T) {
@@ -20,7 +21,7 @@ func TestToNodes(t *testing.T) {
 			n.Labels[LabelZone], n.Labels[LabelRegion] = zone, "r"
 		}
 		if cp {
-			n.Labels[labelControlPlane] = ""
+			n.Labels[kube.LabelControlPlane] = ""
 		}
 		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}, {Type: corev1.NodeInternalIP, Address: ip}}
 		return n

@@ -9,13 +9,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 // Node labels that place kind nodes in zones and regions, as on every
 // cloud provider's Kubernetes.
 const (
-	LabelZone   = "topology.kubernetes.io/zone"
-	LabelRegion = "topology.kubernetes.io/region"
+	LabelZone   = kube.LabelZone
+	LabelRegion = kube.LabelRegion
 )
 
 // Node monitoring the generated configuration sets, so that a killed or

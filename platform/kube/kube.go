@@ -160,3 +160,30 @@ func PodProblems(ctx context.Context, cs kubernetes.Interface, namespace string)
 	}
 	return out
 }
+
+// Node labels faultline reads.
+const (
+	LabelZone         = "topology.kubernetes.io/zone"
+	LabelRegion       = "topology.kubernetes.io/region"
+	LabelControlPlane = "node-role.kubernetes.io/control-plane"
+)
+
+// Node converts an API node: its name, zone and region labels, role
+// (control plane when kubeadm's label says so) and internal address.
+func Node(n corev1.Node) platform.Node {
+	pn := platform.Node{
+		Name:   n.Name,
+		Zone:   n.Labels[LabelZone],
+		Region: n.Labels[LabelRegion],
+		Role:   platform.RoleWorker,
+	}
+	if _, ok := n.Labels[LabelControlPlane]; ok {
+		pn.Role = platform.RoleControlPlane
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP && pn.Addr == "" {
+			pn.Addr = a.Address
+		}
+	}
+	return pn
+}

@@ -188,3 +188,46 @@ func Node(ctx context.Context, c platform.Cluster) (platform.Node, error) {
 	}
 	return w[0], nil
 }
+
+// Single is the part of a single-server engine that answers for the
+// instance it deployed on each cluster: readiness, endpoints and who
+// leads. Engines embed it and record each instance they deploy with
+// Record. The zero value is ready to use; Engine names the engine in
+// errors.
+type Single struct {
+	Engine    string
+	instances Instances
+}
+
+// Record remembers the instance deployed on cluster.
+func (s *Single) Record(cluster string, in *Instance) { s.instances.Put(cluster, in) }
+
+// WaitReady implements engines.Engine: the server answers a query.
+func (s *Single) WaitReady(ctx context.Context, c platform.Cluster) error {
+	in, err := s.instances.Get(s.Engine, c.Name())
+	if err != nil {
+		return err
+	}
+	if err := in.WaitReady(ctx); err != nil {
+		return fmt.Errorf("%s: %w", s.Engine, err)
+	}
+	return nil
+}
+
+// Endpoints implements engines.Engine: the one server.
+func (s *Single) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.Endpoint, error) {
+	in, err := s.instances.Get(s.Engine, c.Name())
+	if err != nil {
+		return nil, err
+	}
+	return []engines.Endpoint{in.Endpoint()}, nil
+}
+
+// Leader implements engines.Leader: a single server is its own primary.
+func (s *Single) Leader(ctx context.Context, c platform.Cluster) (engines.Leadership, error) {
+	in, err := s.instances.Get(s.Engine, c.Name())
+	if err != nil {
+		return engines.Leadership{}, err
+	}
+	return engines.Leadership{Node: in.Node.Name}, nil
+}
