@@ -42,7 +42,7 @@ func DefaultEnv(opts EnvOptions) Env {
 			kindPlatform{opts: kindOptions(opts.Kind)},
 			existing.New(opts.Existing),
 		},
-		Engines:   engines.Set{etcd.New(), postgres.New(), mariadb.New()},
+		Engines: engines.Set{etcd.New(), postgres.New(), mariadb.New()},
 		Protocols: map[string]Protocol{
 			engines.ProtocolEtcd:     etcdProtocol(),
 			engines.ProtocolPostgres: sqlProtocol(engines.ProtocolPostgres),
