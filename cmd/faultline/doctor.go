@@ -78,6 +78,8 @@ type host struct {
 	// capErr says why it could not be read.
 	capBnd uint64
 	capErr error
+	// inotify is fs.inotify.max_user_instances, 0 if unreadable.
+	inotify int
 	// netem is "y", "m" or "n" from the kernel config, or "" if unknown.
 	netem string
 	// lookPath finds programs.
@@ -149,8 +151,15 @@ func hostFacts() host {
 	}
 	h.capBnd, h.capErr = readCapBnd("/proc/self/status")
 	h.netem = kernelOption("/proc/config.gz", "CONFIG_NET_SCH_NETEM")
+	if b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_instances"); err == nil {
+		h.inotify, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
 	return h
 }
+
+// minInotifyInstances is what kind's documentation asks of hosts that run
+// clusters of several nodes (every node's kubelet and systemd watch files).
+const minInotifyInstances = 512
 
 // capabilities the faults and the kind platform rely on, by bit number
 // (linux/capability.h).
@@ -196,6 +205,14 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 		out = append(out, finding{"host", "sch_netem", true, "kernel config unreadable: probed when a fault needs it"})
 	}
 	out = append(out, h.dockerFindings(ctx)...)
+	if h.inotify > 0 {
+		ok := h.inotify >= minInotifyInstances
+		detail := fmt.Sprintf("fs.inotify.max_user_instances = %d", h.inotify)
+		if !ok {
+			detail += fmt.Sprintf(": kind clusters of several nodes can fail with \"too many open files\"; raise it: sysctl -w fs.inotify.max_user_instances=%d", minInotifyInstances)
+		}
+		out = append(out, finding{"host", "inotify", ok, detail})
+	}
 	for _, p := range e.Platforms {
 		fs, ok := p.(platform.FaultSupport)
 		for _, k := range faults.Kinds() {

@@ -86,6 +86,7 @@ func TestDiagnose(t *testing.T) {
 		uid:      1000,
 		capBnd:   0x000001fffeffffff,
 		netem:    "n",
+		inotify:  128,
 		lookPath: func(p string) (string, error) { return "", errors.New("no") },
 	}
 	env := scenarios.Env{Platforms: []platform.Platform{refusing{}}, Engines: engines.Set{needy{}}}
