@@ -3,11 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
-	"os"
-	"strconv"
-	"strings"
 
 	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/platform"
@@ -24,9 +20,6 @@ import (
 // images (Options.Images). Nothing is started until this is called, so
 // local runs never touch Docker.
 func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
-	if err := ensureInotify(o.Log); err != nil {
-		return o, err
-	}
 	if o.DockerHost != "" {
 		return o, nil
 	}
@@ -77,35 +70,4 @@ func (p kindPlatform) Create(ctx context.Context, t platform.Topology) (platform
 		return nil, err
 	}
 	return kind.New(o).Create(ctx, t)
-}
-
-// inotifyInstances is the host's limit on inotify instances per user,
-// which every kind node's systemd, kubelet and kube-proxy draw from: with
-// the usual default of 128, clusters of more than a few nodes fail with
-// "too many open files" (kind's known issues ask for 512).
-const (
-	inotifyInstancesFile = "/proc/sys/fs/inotify/max_user_instances"
-	inotifyInstancesMin  = 512
-)
-
-// ensureInotify raises the host's inotify instance limit to what kind
-// needs, saying so on log, when it is lower and this process may; else it
-// says which sysctl to set.
-func ensureInotify(log io.Writer) error {
-	b, err := os.ReadFile(inotifyInstancesFile)
-	if err != nil {
-		return nil // not Linux, or not readable: nothing to check
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n >= inotifyInstancesMin {
-		return nil
-	}
-	want := strconv.Itoa(inotifyInstancesMin)
-	if werr := os.WriteFile(inotifyInstancesFile, []byte(want), 0o644); werr != nil {
-		return fmt.Errorf("kind: fs.inotify.max_user_instances is %d and kind nodes need %d (kubelet and kube-proxy fail with \"too many open files\"); run: sysctl -w fs.inotify.max_user_instances=%d (%v)", n, inotifyInstancesMin, inotifyInstancesMin, werr)
-	}
-	if log != nil {
-		fmt.Fprintf(log, "kind: raised fs.inotify.max_user_instances from %d to %d, as kind nodes need\n", n, inotifyInstancesMin)
-	}
-	return nil
 }

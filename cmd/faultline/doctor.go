@@ -22,6 +22,7 @@ import (
 	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/dockerd"
+	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
@@ -151,15 +152,9 @@ func hostFacts() host {
 	}
 	h.capBnd, h.capErr = readCapBnd("/proc/self/status")
 	h.netem = kernelOption("/proc/config.gz", "CONFIG_NET_SCH_NETEM")
-	if b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_instances"); err == nil {
-		h.inotify, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-	}
+	h.inotify, _ = kind.InotifyInstances()
 	return h
 }
-
-// minInotifyInstances is what kind's documentation asks of hosts that run
-// clusters of several nodes (every node's kubelet and systemd watch files).
-const minInotifyInstances = 512
 
 // capabilities the faults and the kind platform rely on, by bit number
 // (linux/capability.h).
@@ -206,10 +201,10 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 	}
 	out = append(out, h.dockerFindings(ctx)...)
 	if h.inotify > 0 {
-		ok := h.inotify >= minInotifyInstances
+		ok := h.inotify >= kind.MinInotifyInstances
 		detail := fmt.Sprintf("fs.inotify.max_user_instances = %d", h.inotify)
 		if !ok {
-			detail += fmt.Sprintf(": kind clusters of several nodes can fail with \"too many open files\"; raise it: sysctl -w fs.inotify.max_user_instances=%d", minInotifyInstances)
+			detail += fmt.Sprintf(": kind clusters of several nodes can fail with \"too many open files\"; raise it: sysctl -w fs.inotify.max_user_instances=%d", kind.MinInotifyInstances)
 		}
 		out = append(out, finding{"host", "inotify", ok, detail})
 	}

@@ -246,8 +246,12 @@ func (p *Platform) CreateConfig(ctx context.Context, cfg *v1alpha4.Cluster) (*Cl
 }
 
 // createCluster runs kind's create, recording the cluster first so that
-// a create that crashes half-way is still known to be faultline's.
+// a create that crashes half-way is still known to be faultline's. It
+// first makes sure the host's inotify limit lets the nodes start.
 func (p *Platform) createCluster(ctx context.Context, prov *kindcluster.Provider, st state, name string, cfg *v1alpha4.Cluster) error {
+	if err := ensureInotify(p.opts.Log); err != nil {
+		return err
+	}
 	if err := st.write(record{Name: name, DockerHost: os.Getenv("DOCKER_HOST"), Created: time.Now().UTC(), PID: os.Getpid()}); err != nil {
 		return fmt.Errorf("kind: create %s: %w", name, err)
 	}
