@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -185,19 +184,10 @@ func kubeManifests(nodes []platform.Node, image, token string, cfg config) kubeM
 // addresses are their nodes', so endpoints, readiness and the leader
 // work as for members on a ProcessHost.
 func deployKube(ctx context.Context, c platform.Cluster, k platform.Kubernetes, spec engines.Spec, cfg config) (deployment, error) {
-	nodes, err := c.Nodes(ctx)
+	chosen, err := memberNodes(ctx, c, spec.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	workers := platform.Workers(nodes)
-	n := spec.Replicas
-	if n == 0 {
-		n = len(workers)
-	}
-	if n > len(workers) {
-		return nil, fmt.Errorf("%d members but cluster %s has %d worker nodes", n, c.Name(), len(workers))
-	}
-	chosen := spreadOverZones(workers, n)
 	cs, err := kube.Client(k)
 	if err != nil {
 		return nil, err

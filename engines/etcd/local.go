@@ -48,20 +48,12 @@ type localDeployment struct {
 
 // deployLocal starts one member on each chosen node.
 func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessHost, spec engines.Spec, cfg config) (*localDeployment, error) {
-	nodes, err := c.Nodes(ctx)
+	chosen, err := memberNodes(ctx, c, spec.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	workers := platform.Workers(nodes)
-	n := spec.Replicas
-	if n == 0 {
-		n = len(workers)
-	}
-	if n > len(workers) {
-		return nil, fmt.Errorf("%d members but cluster %s has %d worker nodes", n, c.Name(), len(workers))
-	}
 	d := &localDeployment{names: map[uint64]string{}}
-	for _, node := range spreadOverZones(workers, n) {
+	for _, node := range chosen {
 		m, err := place(c, node)
 		if err != nil {
 			return nil, err
@@ -114,6 +106,24 @@ func place(c platform.Cluster, node platform.Node) (member, error) {
 		client: net.JoinHostPort(node.Addr, strconv.Itoa(client)),
 		peer:   net.JoinHostPort(node.Addr, strconv.Itoa(peer)),
 	}, nil
+}
+
+// memberNodes picks the nodes of the members: replicas of the cluster's
+// worker nodes (every one when replicas is 0), spread over the zones.
+func memberNodes(ctx context.Context, c platform.Cluster, replicas int) ([]platform.Node, error) {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	workers := platform.Workers(nodes)
+	n := replicas
+	if n == 0 {
+		n = len(workers)
+	}
+	if n > len(workers) {
+		return nil, fmt.Errorf("%d members but cluster %s has %d worker nodes", n, c.Name(), len(workers))
+	}
+	return spreadOverZones(workers, n), nil
 }
 
 // spreadOverZones picks n nodes taking one from each zone in turn, so that
