@@ -78,3 +78,15 @@ func Start(t testing.TB, e engines.Engine, spec engines.Spec) *Server {
 	}
 	return &Server{Cluster: lc, Engine: e, Endpoint: eps[0]}
 }
+
+// Retry calls f every 100ms until it succeeds or ctx is done, and returns
+// its last error: for a server that is coming back after a fault.
+func Retry(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -72,7 +72,7 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := retry(ctx, func() error { return db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n) }); err != nil || n != 1 {
+	if err := dbtest.Retry(ctx, func() error { return db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n) }); err != nil || n != 1 {
 		t.Fatalf("after kill -9: %d rows, %v", n, err)
 	}
 	if err := s.Pause(ctx, node); err != nil {
@@ -87,17 +87,7 @@ func TestFaults(t *testing.T) {
 	if err := s.Resume(ctx, node); err != nil {
 		t.Fatal(err)
 	}
-	if err := retry(ctx, func() error { return db.QueryRowContext(ctx, "SELECT 1").Scan(&n) }); err != nil {
+	if err := dbtest.Retry(ctx, func() error { return db.QueryRowContext(ctx, "SELECT 1").Scan(&n) }); err != nil {
 		t.Fatalf("after resume: %v", err)
-	}
-}
-
-func retry(ctx context.Context, f func() error) error {
-	for {
-		err := f()
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
