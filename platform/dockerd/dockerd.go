@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/faultline-dev/faultline/platform"
 )
 
 // Defaults of Options.
@@ -132,23 +134,10 @@ func (d *Daemon) DockerIO(ctx context.Context, stdin io.Reader, args ...string) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), &CommandError{Args: append([]string{"docker"}, args...), Err: err, Stderr: stderr.String()}
+		return stdout.Bytes(), &platform.CommandError{Argv: append([]string{"docker"}, args...), Output: stderr.Bytes(), Err: err}
 	}
 	return stdout.Bytes(), nil
 }
-
-// CommandError is a failed command with what it printed on standard error.
-type CommandError struct {
-	Args   []string
-	Err    error
-	Stderr string
-}
-
-func (e *CommandError) Error() string {
-	return fmt.Sprintf("%s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Stderr))
-}
-
-func (e *CommandError) Unwrap() error { return e.Err }
 
 // Ensure returns a daemon that can run privileged containers: faultline's
 // private daemon when it is already running; else the user's (DOCKER_HOST
@@ -233,8 +222,8 @@ func probePrivileged(ctx context.Context, d *Daemon) error {
 		}
 	}
 	_, err := d.Docker(ctx, "run", "--rm", "--privileged", "--network=none", probeImage, "/faultline-probe")
-	var ce *CommandError
-	if errors.As(err, &ce) && (strings.Contains(ce.Stderr, "no such file") || strings.Contains(ce.Stderr, "not found")) {
+	var ce *platform.CommandError
+	if errors.As(err, &ce) && (bytes.Contains(ce.Output, []byte("no such file")) || bytes.Contains(ce.Output, []byte("not found"))) {
 		return nil
 	}
 	if err == nil {

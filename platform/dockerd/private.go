@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/faultline-dev/faultline/platform"
 )
 
 // plan is where the private daemon's pieces live and which addresses it
@@ -234,7 +236,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 func run(ctx context.Context, argv ...string) error {
 	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
-		return &CommandError{Args: argv, Err: err, Stderr: string(out)}
+		return &platform.CommandError{Argv: argv, Output: out, Err: err}
 	}
 	return nil
 }
