@@ -124,6 +124,17 @@ func appendCheck(t *testing.T, h *workload.History, level elle.Level) check.Resu
 	defer cancel()
 	r := elle.Checker{Expect: level}.Check(ctx, h)
 	t.Logf("held to %s: %s; %s", level, r.Verdict, r.Summary)
+	if r.Verdict == check.Fail {
+		// The proof, so that a rare failure can be judged from the log
+		// alone (the history is gone with the test).
+		for i, a := range r.Anomalies {
+			if i == 5 {
+				t.Logf("… and %d more", len(r.Anomalies)-i)
+				break
+			}
+			t.Logf("%s: %s", a.Kind, a.Explanation)
+		}
+	}
 	return r
 }
 
