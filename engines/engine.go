@@ -44,34 +44,122 @@ type Endpoint struct {
 	Password string `json:"-"`
 }
 
-// Engine deploys and describes one database.
+// Engine deploys and describes one database. The runner calls Deploy,
+// then WaitReady, then Endpoints, on a cluster it created for the run;
+// tearing the engine down is deleting that cluster (an engine that leaves
+// anything outside it implements Teardown).
 type Engine interface {
-	// Name is the engine's name in scenarios.
+	// Name is the engine's name in scenarios. It is constant.
 	Name() string
-	// Protocol is the wire protocol clients speak to it.
+	// Protocol is the wire protocol clients speak to it (ProtocolEtcd,
+	// ProtocolPostgres, ProtocolMySQL). It is constant.
 	Protocol() string
+	// Deploy starts the engine on c as spec says, with its members placed
+	// across c's zones, and returns once everything it needs is created
+	// or started; it need not wait until the engine serves. spec has
+	// passed Validate. Calling Deploy again with the same spec on the same
+	// cluster changes nothing that is already in place (server-side apply,
+	// processes that already run are left running). An error leaves what
+	// was started for the cluster's deletion to remove.
 	Deploy(ctx context.Context, c platform.Cluster, spec Spec) error
+	// WaitReady blocks until the engine serves: every member is up, a
+	// leader (or primary of every shard) is elected, and a client can
+	// write through Endpoints. It returns ctx's error if ctx ends first,
+	// and an error naming what is not ready (a member, a pod and its
+	// events) when the engine cannot become ready. It may be called
+	// again after faults are healed, to wait for recovery.
 	WaitReady(ctx context.Context, c platform.Cluster) error
+	// Endpoints lists where clients reach the engine from the harness,
+	// one per member or per serving address, in a stable order, with the
+	// zone and region of the node behind each. It is valid after
+	// WaitReady and stays valid across faults (a restarted member keeps
+	// its address).
 	Endpoints(ctx context.Context, c platform.Cluster) ([]Endpoint, error)
 }
 
 // Leadership is who leads an engine (its leader, primary or leaseholder of
 // the workload's range), and in which term or timeline.
 type Leadership struct {
+	// Node is the node the leader runs on.
 	Node string `json:"node"`
+	// Term is the leader's term, timeline or epoch, if the engine has one.
 	Term uint64 `json:"term,omitempty"`
+	// Shard names what the leader leads, for engines with several leaders
+	// (a Vitess keyspace/shard, a CockroachDB range); empty for one.
+	Shard string `json:"shard,omitempty"`
 }
 
 // Leader is implemented by engines that can name their leader.
 type Leader interface {
+	// Leader returns the current leader, or an error if there is none
+	// (an election in progress) or it cannot be asked. It does not wait
+	// for an election.
 	Leader(ctx context.Context, c platform.Cluster) (Leadership, error)
+}
+
+// Leaders is implemented by engines with several leaders at once (one
+// primary per shard), for the target `primaries` and for the leader
+// changes on the run's timeline.
+type Leaders interface {
+	// Leaders returns the current leader of every shard, sorted by Shard.
+	// A shard without a leader is left out; an error means the engine
+	// could not be asked at all.
+	Leaders(ctx context.Context, c platform.Cluster) ([]Leadership, error)
+}
+
+// Target is where a scenario asks an engine to run: what Validate checks a
+// Spec against before anything starts.
+type Target struct {
+	// Platform is the platform's name (local, kind, existing), for
+	// messages; decisions belong on Capabilities.
+	Platform string
+	// Capabilities is what the platform's clusters offer.
+	Capabilities platform.Capabilities
+	// Workers is the number of worker nodes in the topology.
+	Workers int
+	// Topology is the scenario's topology.
+	Topology platform.Topology
 }
 
 // Validator is implemented by engines that check a Spec (options,
 // replicas, version) and the platform before anything starts. It returns
-// every problem, each naming the field.
+// every problem, each naming the field relative to the engine section
+// ("options.foo: …", "replicas: …", or "engine.…"), and does no I/O but
+// looking for installed programs.
 type Validator interface {
-	Validate(spec Spec, platformName string, workers int) []error
+	Validate(spec Spec, t Target) []error
+}
+
+// PlatformNeeds is implemented by engines that run only on some kinds of
+// platform (installed server binaries need a ProcessHost; an operator
+// needs Kubernetes).
+type PlatformNeeds interface {
+	// CanRunOn returns nil if the engine can run on clusters with caps,
+	// or an error saying what it needs.
+	CanRunOn(caps platform.Capabilities) error
+}
+
+// IsolationClaimer is implemented by engines that say what isolation they
+// really provide when clients ask for a level, which may differ from the
+// protocol's usual meaning (CockroachDB speaks PostgreSQL's protocol but
+// runs every level as serializable; Vitess across shards isolates
+// nothing).
+type IsolationClaimer interface {
+	// ClaimedIsolation returns the level (an elle.Level name: read-committed,
+	// snapshot-isolation, serializable…) an append check holds the engine
+	// to when clients ask for isolation (a SQL level name: read-committed,
+	// repeatable-read, serializable) under spec, or "" to leave it to the
+	// protocol.
+	ClaimedIsolation(spec Spec, isolation string) string
+}
+
+// Teardown is implemented by engines that create something deleting the
+// cluster does not remove (a directory of built programs is not that; an
+// object in a cluster faultline did not create is).
+type Teardown interface {
+	// Teardown removes what Deploy created on c. It is idempotent and
+	// treats what is already gone as removed.
+	Teardown(ctx context.Context, c platform.Cluster) error
 }
 
 // Defaults is implemented by engines that document their options.
@@ -81,6 +169,23 @@ type Defaults interface {
 	DefaultVersion() string
 	// Options describes each option and its default.
 	Options() map[string]string
+}
+
+// NotInstalledError says that a program an engine runs is not installed on
+// this machine: the one validation error a test may skip on.
+type NotInstalledError struct {
+	// Program is what is missing ("initdb", "mariadbd", "vttablet").
+	Program string
+	// Install says how to get it.
+	Install string
+}
+
+// Error implements error.
+func (e *NotInstalledError) Error() string {
+	if e.Install == "" {
+		return e.Program + " is not installed"
+	}
+	return e.Program + " is not installed; " + e.Install
 }
 
 // Set is a fixed list of engines, looked up by name.

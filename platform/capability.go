@@ -8,6 +8,40 @@ import (
 // The interfaces below are optional capabilities of a Cluster or Platform,
 // found by type assertion.
 
+// Capabilities says, before any cluster exists, what the clusters of a
+// platform offer, so that an engine can refuse a platform it cannot run
+// on during validation. Each field matches an optional Cluster interface.
+type Capabilities struct {
+	// Processes: clusters run engine processes on their nodes
+	// (ProcessHost).
+	Processes bool `json:"processes,omitempty"`
+	// Kubernetes: clusters run Kubernetes (Kubernetes).
+	Kubernetes bool `json:"kubernetes,omitempty"`
+	// NodeControl: faultline can kill, stop and pause nodes
+	// (NodeController).
+	NodeControl bool `json:"node_control,omitempty"`
+	// Network: faultline can run commands in nodes' network namespaces
+	// (NetworkController).
+	Network bool `json:"network,omitempty"`
+}
+
+// Describer is implemented by platforms that state their clusters'
+// Capabilities without creating one.
+type Describer interface {
+	// Capabilities is what every cluster the platform creates offers. It
+	// does no I/O.
+	Capabilities() Capabilities
+}
+
+// CapabilitiesOf returns what p's clusters offer, or the zero
+// Capabilities if p does not say.
+func CapabilitiesOf(p Platform) Capabilities {
+	if d, ok := p.(Describer); ok {
+		return d.Capabilities()
+	}
+	return Capabilities{}
+}
+
 // Process is a program a ProcessHost runs on a node.
 type Process struct {
 	// Name names the program in logs ("etcd", "postgres").

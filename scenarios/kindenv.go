@@ -60,6 +60,11 @@ type kindPlatform struct {
 // Name implements platform.Platform.
 func (kindPlatform) Name() string { return kind.Name }
 
+// Capabilities implements platform.Describer.
+func (kindPlatform) Capabilities() platform.Capabilities {
+	return kind.New(kind.Options{}).Capabilities()
+}
+
 // CanInject implements platform.FaultSupport; it needs no daemon.
 func (kindPlatform) CanInject(k string) error { return kind.New(kind.Options{}).CanInject(k) }
 

@@ -477,6 +477,11 @@ func (r *run) teardown(ctx context.Context) {
 		r.p.Printf("keeping cluster %s (--retain)", r.cluster.Name())
 		return
 	}
+	if td, ok := r.engine.(engines.Teardown); ok {
+		if err := td.Teardown(bg, r.cluster); err != nil {
+			r.fail(fmt.Errorf("tear down %s: %w", r.engine.Name(), err))
+		}
+	}
 	if err := r.cluster.Delete(bg); err != nil {
 		r.fail(fmt.Errorf("delete cluster: %w", err))
 	}

@@ -13,7 +13,11 @@ import (
 	"testing"
 
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/existing"
+	"github.com/faultline-dev/faultline/platform/kind"
+	"github.com/faultline-dev/faultline/platform/local"
 )
 
 // testPlatform is a platform for validation tests: it never creates
@@ -27,6 +31,17 @@ func (p testPlatform) Name() string { return p.name }
 
 func (p testPlatform) Create(context.Context, platform.Topology) (platform.Cluster, error) {
 	return nil, errors.New("test platform creates nothing")
+}
+
+// Capabilities are those of the real platform of the same name.
+func (p testPlatform) Capabilities() platform.Capabilities {
+	switch p.name {
+	case "local":
+		return local.New(local.Options{}).Capabilities()
+	case "kind":
+		return kind.New(kind.Options{}).Capabilities()
+	}
+	return existing.New(existing.Options{}).Capabilities()
 }
 
 func (p testPlatform) CanInject(kind string) error {
@@ -232,8 +247,8 @@ workload:
 				t.Fatal(err)
 			}
 			if err := s.Validate(testEnv()); err != nil {
-				if strings.Contains(err.Error(), "not found") {
-					t.Skipf("%s is not installed: %v", tt.engine, err)
+				if strings.Contains(err.Error(), "is not installed") {
+					testenv.Missing(t, tt.engine, "%v", err)
 				}
 				t.Fatalf("Validate: %v", err)
 			}

@@ -150,17 +150,29 @@ func (s *Scenario) Validate(env Env) error {
 // the isolation they ask for (PostgreSQL's repeatable read is snapshot
 // isolation, InnoDB's is weaker). It is written into the run's
 // scenario.yaml, so that re-checking a saved run holds it to the same.
-func (v *validator) claimIsolation(proto Protocol) {
+// The engine's own claim (engines.IsolationClaimer) comes first: the
+// isolation belongs to the engine, not to the protocol it speaks.
+func (v *validator) claimIsolation(eng engines.Engine, proto Protocol) {
 	s := v.s
 	iso := s.Workload.Options["isolation"]
-	if s.Workload.Kind != WorkloadAppend || iso == "" || proto.Claimed == nil {
+	if s.Workload.Kind != WorkloadAppend || iso == "" {
+		return
+	}
+	var level string
+	if ic, ok := eng.(engines.IsolationClaimer); ok {
+		level = ic.ClaimedIsolation(s.EngineSpec(), iso)
+	}
+	if level == "" && proto.Claimed != nil {
+		level = string(proto.Claimed(iso))
+	}
+	if level == "" {
 		return
 	}
 	if s.Checks.Append == nil {
 		s.Checks.Append = &AppendCheck{}
 	}
 	if s.Checks.Append.Isolation == "" {
-		s.Checks.Append.Isolation = string(proto.Claimed(iso))
+		s.Checks.Append.Isolation = level
 	}
 }
 
@@ -261,7 +273,18 @@ func (v *validator) engine(env Env) engines.Engine {
 		v.errorf("engine.name", "%v", err)
 		return nil
 	}
-	workers := v.s.PlatformTopology().Size()
+	topo := v.s.PlatformTopology()
+	workers := topo.Size()
+	target := engines.Target{Platform: v.s.Platform, Workers: workers, Topology: topo}
+	if p, err := env.Platform(v.s.Platform); err == nil {
+		target.Capabilities = platform.CapabilitiesOf(p)
+		if pn, ok := eng.(engines.PlatformNeeds); ok {
+			if err := pn.CanRunOn(target.Capabilities); err != nil {
+				v.errorf("platform", "%v", err)
+				return eng
+			}
+		}
+	}
 	ev, ok := eng.(engines.Validator)
 	if !ok {
 		if v.s.Engine.Replicas < 0 || v.s.Engine.Replicas > workers {
@@ -269,7 +292,7 @@ func (v *validator) engine(env Env) engines.Engine {
 		}
 		return eng
 	}
-	for _, err := range ev.Validate(v.s.EngineSpec(), v.s.Platform, workers) {
+	for _, err := range ev.Validate(v.s.EngineSpec(), target) {
 		v.engineError(err)
 	}
 	return eng
@@ -312,7 +335,7 @@ func (v *validator) workload(env Env, eng engines.Engine) {
 				v.fieldError("workload.options", err)
 			}
 			if len(errs) == 0 {
-				v.claimIsolation(proto)
+				v.claimIsolation(eng, proto)
 			}
 		}
 	}

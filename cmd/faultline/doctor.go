@@ -23,6 +23,7 @@ import (
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/kind"
+	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
@@ -229,7 +230,7 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 			out = append(out, finding{"engine", name, true, "nothing to install"})
 			continue
 		}
-		errs := v.Validate(engines.Spec{Replicas: 1}, "local", 1)
+		errs := v.Validate(engines.Spec{Replicas: 1}, engines.Target{Platform: local.Name, Workers: 1, Capabilities: local.New(local.Options{}).Capabilities()})
 		detail := "runs on the local platform"
 		if len(errs) > 0 {
 			detail = errors.Join(errs...).Error()

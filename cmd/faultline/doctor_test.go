@@ -77,8 +77,8 @@ func (needy) WaitReady(context.Context, platform.Cluster) error { return nil }
 func (needy) Endpoints(context.Context, platform.Cluster) ([]engines.Endpoint, error) {
 	return nil, nil
 }
-func (needy) Validate(engines.Spec, string, int) []error {
-	return []error{errors.New("needyd not found")}
+func (needy) Validate(engines.Spec, engines.Target) []error {
+	return []error{&engines.NotInstalledError{Program: "needyd"}}
 }
 
 func TestDiagnose(t *testing.T) {

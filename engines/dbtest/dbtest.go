@@ -14,11 +14,14 @@ package dbtest
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/local"
 )
@@ -41,15 +44,17 @@ type Server struct {
 }
 
 // Start deploys e with spec on a new one-node local cluster and waits
-// until it serves; the cluster is deleted when the test ends. It skips
-// the test when the engine's Validate reports a problem on this machine
-// (a server binary that is not installed).
+// until it serves; the cluster is deleted when the test ends. When the
+// engine's Validate finds only programs that are not installed, the test
+// ends through testenv.Missing (a skip, or a failure where the run
+// requires the engine); any other validation error, a misspelt option
+// say, fails the test.
 func Start(t testing.TB, e engines.Engine, spec engines.Spec) *Server {
 	t.Helper()
 	if v, ok := e.(engines.Validator); ok {
-		if errs := v.Validate(spec, local.Name, 1); len(errs) > 0 {
-			t.Skipf("%s cannot run here: %v", e.Name(), errs[0])
-		}
+		target := engines.Target{Platform: local.Name, Workers: 1, Topology: OneNode(),
+			Capabilities: local.New(local.Options{}).Capabilities()}
+		checkValidation(t, e.Name(), v.Validate(spec, target))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -89,4 +94,24 @@ func Retry(ctx context.Context, f func() error) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// checkValidation ends t on validation errors: through testenv.Missing
+// when every error is a program that is not installed, with t.Fatal
+// otherwise.
+func checkValidation(t testing.TB, engine string, errs []error) {
+	t.Helper()
+	if len(errs) == 0 {
+		return
+	}
+	var missing []string
+	for _, err := range errs {
+		var ni *engines.NotInstalledError
+		if !errors.As(err, &ni) {
+			t.Fatalf("%s: invalid spec: %v", engine, errors.Join(errs...))
+			return
+		}
+		missing = append(missing, ni.Error())
+	}
+	testenv.Missing(t, engine, "%s", strings.Join(missing, "; "))
 }

@@ -66,7 +66,8 @@ func (e *Engine) Options() map[string]string {
 }
 
 // Validate implements engines.Validator.
-func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) []error {
+func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
+	workers := t.Workers
 	_, errs := parseOptions(spec.Options)
 	switch {
 	case spec.Replicas < 0:
@@ -74,12 +75,12 @@ func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) [
 	case spec.Replicas > workers:
 		errs = append(errs, fmt.Errorf("engine.replicas: %d members but the topology has %d worker nodes (etcd runs one member per node)", spec.Replicas, workers))
 	}
-	if platformName == "local" {
+	if t.Capabilities.Processes {
 		if spec.Version != "" && strings.TrimPrefix(spec.Version, "v") != version.Version {
-			errs = append(errs, fmt.Errorf("engine.version: platform local runs the etcd built into faultline (%s), not %q", e.DefaultVersion(), spec.Version))
+			errs = append(errs, fmt.Errorf("engine.version: platform %s runs the etcd built into faultline (%s), not %q", t.Platform, e.DefaultVersion(), spec.Version))
 		}
 		if spec.Image != "" {
-			errs = append(errs, fmt.Errorf("engine.image: platform local runs etcd as a process; an image applies to kind and existing"))
+			errs = append(errs, fmt.Errorf("engine.image: platform %s runs etcd as a process; an image applies to Kubernetes platforms (kind, existing)", t.Platform))
 		}
 	}
 	return errs

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/platform"
 )
 
 func TestValidate(t *testing.T) {
@@ -40,12 +41,12 @@ func TestValidate(t *testing.T) {
 		{name: "negative replicas", platform: "local", workers: 3, spec: engines.Spec{Replicas: -1},
 			want: []string{"engine.replicas: -1 must not be negative"}},
 		{name: "other version on local", platform: "local", workers: 3, spec: engines.Spec{Version: "3.5.0", Image: "etcd:3.5"},
-			want: []string{`engine.version: platform local runs the etcd built into faultline (v3.7.3), not "3.5.0"`, "engine.image: platform local runs etcd as a process"}},
+			want: []string{`engine.version: platform local runs the etcd built into faultline (v3.7.3), not "3.5.0"`, "engine.image: platform local runs etcd as a process; an image applies to Kubernetes platforms"}},
 		{name: "other version on kind", platform: "kind", workers: 3, spec: engines.Spec{Version: "v3.5.0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := New().Validate(tt.spec, tt.platform, tt.workers)
+			errs := New().Validate(tt.spec, target(tt.platform, tt.workers))
 			if len(errs) != len(tt.want) {
 				t.Fatalf("Validate = %v, want %d errors", errs, len(tt.want))
 			}
@@ -108,4 +109,14 @@ func TestSpreadOverZones(t *testing.T) {
 			t.Errorf("spread %d = %v, want %s", tt.n, got, tt.want)
 		}
 	}
+}
+
+// target is where a test validates a spec: the named platform's
+// capabilities, as its package states them.
+func target(platformName string, workers int) engines.Target {
+	caps := map[string]platform.Capabilities{
+		"local": {Processes: true, NodeControl: true, Network: true},
+		"kind":  {Kubernetes: true, NodeControl: true, Network: true},
+	}
+	return engines.Target{Platform: platformName, Workers: workers, Capabilities: caps[platformName]}
 }

@@ -98,10 +98,10 @@ func (e *Engine) Options() map[string]string { return options.Docs() }
 
 func binaries() (installDB, server string, err error) {
 	if installDB, err = localdb.Lookup(binDirs, true, "mariadb-install-db", "mysql_install_db"); err != nil {
-		return "", "", fmt.Errorf("mariadb: mariadb-install-db not found; install mariadb-server or run scripts/install-databases.sh")
+		return "", "", fmt.Errorf("mariadb: %w", &engines.NotInstalledError{Program: "mariadb-install-db", Install: "install mariadb-server or run scripts/install-databases.sh"})
 	}
 	if server, err = localdb.Lookup(binDirs, true, "mariadbd", "mysqld"); err != nil {
-		return "", "", fmt.Errorf("mariadb: mariadbd not found; install mariadb-server or run scripts/install-databases.sh")
+		return "", "", fmt.Errorf("mariadb: %w", &engines.NotInstalledError{Program: "mariadbd", Install: "install mariadb-server or run scripts/install-databases.sh"})
 	}
 	return installDB, server, nil
 }
@@ -109,10 +109,10 @@ func binaries() (installDB, server string, err error) {
 // Validate implements engines.Validator: the options, a single instance,
 // the local platform and the installed binaries. The version cannot be
 // chosen: the installed server runs.
-func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) []error {
+func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
 	_, errs := options.Parse(spec.Options)
-	errs = append(errs, localdb.Validate(Name, spec, platformName, workers)...)
-	if platformName == "local" {
+	errs = append(errs, localdb.Validate(Name, spec, t)...)
+	if t.Capabilities.Processes {
 		if _, _, err := binaries(); err != nil {
 			errs = append(errs, fmt.Errorf("engine: %w", err))
 		} else if v := e.DefaultVersion(); spec.Version != "" && !strings.HasPrefix(v, strings.TrimPrefix(spec.Version, "v")) {
@@ -121,6 +121,10 @@ func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) [
 	}
 	return errs
 }
+
+// CanRunOn implements engines.PlatformNeeds: the installed server runs as
+// a process on a node.
+func (e *Engine) CanRunOn(caps platform.Capabilities) error { return localdb.CanRunOn(Name, caps) }
 
 // Deploy implements engines.Engine: it initializes a data directory on
 // the first worker node (once: a restart reuses it) and starts the server,

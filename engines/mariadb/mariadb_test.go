@@ -14,6 +14,7 @@ import (
 	"github.com/faultline-dev/faultline/engines/dbtest"
 	"github.com/faultline-dev/faultline/engines/mariadb"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/platform"
 )
 
 func TestMain(m *testing.M) {
@@ -25,7 +26,7 @@ func TestValidate(t *testing.T) {
 	errs := mariadb.New().Validate(engines.Spec{
 		Replicas: 2, Image: "mariadb:11",
 		Options: map[string]string{"innodb_flush_log_at_trx_commit": "5", "sync_binlog": "1"},
-	}, "kind", 3)
+	}, target("kind", 3))
 	all := ""
 	for _, e := range errs {
 		all += e.Error() + "\n"
@@ -34,7 +35,7 @@ func TestValidate(t *testing.T) {
 		`engine.options.innodb_flush_log_at_trx_commit: "5" is not one of 0, 1, 2, 3`,
 		"engine.options.sync_binlog: unknown option",
 		"engine.replicas: 2, but mariadb runs a single instance",
-		"platform: mariadb runs only on the local platform",
+		"platform: mariadb runs the server installed on this machine, so it needs a platform that runs processes (local), not \"kind\"",
 		"engine.image:",
 	} {
 		if !strings.Contains(all, w) {
@@ -90,4 +91,14 @@ func TestFaults(t *testing.T) {
 	if err := dbtest.Retry(ctx, func() error { return db.QueryRowContext(ctx, "SELECT 1").Scan(&n) }); err != nil {
 		t.Fatalf("after resume: %v", err)
 	}
+}
+
+// target is where a test validates a spec: the named platform's
+// capabilities, as its package states them.
+func target(platformName string, workers int) engines.Target {
+	caps := map[string]platform.Capabilities{
+		"local": {Processes: true, NodeControl: true, Network: true},
+		"kind":  {Kubernetes: true, NodeControl: true, Network: true},
+	}
+	return engines.Target{Platform: platformName, Workers: workers, Capabilities: caps[platformName]}
 }

@@ -127,20 +127,20 @@ func (e *Engine) binaries(version string) (initdb, server string, err error) {
 	}
 	dirs := []string{filepath.Join(e.root(), version, "bin")}
 	if initdb, err = localdb.Lookup(dirs, e.Root == "", "initdb"); err != nil {
-		return "", "", fmt.Errorf("postgres: initdb not found; install postgresql-%s or run scripts/install-databases.sh", version)
+		return "", "", fmt.Errorf("postgres: %w", &engines.NotInstalledError{Program: "initdb", Install: "install postgresql-" + version + " or run scripts/install-databases.sh"})
 	}
 	if server, err = localdb.Lookup(dirs, e.Root == "", "postgres"); err != nil {
-		return "", "", fmt.Errorf("postgres: postgres server binary not found; install postgresql-%s or run scripts/install-databases.sh", version)
+		return "", "", fmt.Errorf("postgres: %w", &engines.NotInstalledError{Program: "postgres", Install: "install postgresql-" + version + " or run scripts/install-databases.sh"})
 	}
 	return initdb, server, nil
 }
 
 // Validate implements engines.Validator: the options, a single instance,
 // the local platform and the installed binaries.
-func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) []error {
+func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
 	_, errs := options.Parse(spec.Options)
-	errs = append(errs, localdb.Validate(Name, spec, platformName, workers)...)
-	if platformName == "local" {
+	errs = append(errs, localdb.Validate(Name, spec, t)...)
+	if t.Capabilities.Processes {
 		if _, _, err := e.binaries(strings.TrimPrefix(spec.Version, "v")); err != nil {
 			errs = append(errs, fmt.Errorf("engine.version: %w", err))
 		}
@@ -150,6 +150,10 @@ func (e *Engine) Validate(spec engines.Spec, platformName string, workers int) [
 	}
 	return errs
 }
+
+// CanRunOn implements engines.PlatformNeeds: the installed server runs as
+// a process on a node.
+func (e *Engine) CanRunOn(caps platform.Capabilities) error { return localdb.CanRunOn(Name, caps) }
 
 // Deploy implements engines.Engine: it initializes a data directory on
 // the first worker node (once: a restart reuses it) and starts the server,
@@ -242,7 +246,7 @@ func identity() (string, error) {
 	}
 	lib, err := localdb.NSSWrapper()
 	if err != nil {
-		return "", fmt.Errorf("postgres: %w; initdb must name the node's user: install libnss-wrapper or run scripts/install-databases.sh", err)
+		return "", fmt.Errorf("postgres: initdb must name the node's user: %w", &engines.NotInstalledError{Program: "libnss_wrapper.so", Install: "install libnss-wrapper or run scripts/install-databases.sh"})
 	}
 	return lib, nil
 }

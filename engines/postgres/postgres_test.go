@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-dev/faultline/engines/dbtest"
 	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/platform"
 )
 
 func TestMain(m *testing.M) {
@@ -29,14 +30,14 @@ func TestValidate(t *testing.T) {
 		platform string
 		want     []string
 	}{
-		{"missing binaries", missing, engines.Spec{}, "local", []string{"postgres: initdb not found; install postgresql-15 or run scripts/install-databases.sh"}},
+		{"missing binaries", missing, engines.Spec{}, "local", []string{"postgres: initdb is not installed; install postgresql-15 or run scripts/install-databases.sh"}},
 		{"bad options", missing, engines.Spec{Options: map[string]string{"fsync": "maybe", "shared_buffers": "1GB"}}, "kind",
-			[]string{`engine.options.fsync: "maybe" is not one of on, off`, "engine.options.shared_buffers: unknown option", "platform: postgres runs only on the local platform", "engine.replicas: 3"}},
+			[]string{`engine.options.fsync: "maybe" is not one of on, off`, "engine.options.shared_buffers: unknown option", "platform: postgres runs the server installed on this machine", "engine.replicas: 3"}},
 	}
 	tests[1].spec.Replicas = 3
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := tt.e.Validate(tt.spec, tt.platform, 1)
+			errs := tt.e.Validate(tt.spec, target(tt.platform, 1))
 			all := ""
 			for _, e := range errs {
 				all += e.Error() + "\n"
@@ -114,4 +115,14 @@ func TestFaults(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("stop took %s: not a fast shutdown", d)
 	}
+}
+
+// target is where a test validates a spec: the named platform's
+// capabilities, as its package states them.
+func target(platformName string, workers int) engines.Target {
+	caps := map[string]platform.Capabilities{
+		"local": {Processes: true, NodeControl: true, Network: true},
+		"kind":  {Kubernetes: true, NodeControl: true, Network: true},
+	}
+	return engines.Target{Platform: platformName, Workers: workers, Capabilities: caps[platformName]}
 }

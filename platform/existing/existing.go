@@ -57,6 +57,12 @@ func New(opts Options) *Platform { return &Platform{opts: opts} }
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return Name }
 
+// Capabilities implements platform.Describer: Kubernetes only; the
+// machines are out of faultline's reach.
+func (p *Platform) Capabilities() platform.Capabilities {
+	return platform.Capabilities{Kubernetes: true}
+}
+
 // CanInject implements platform.FaultSupport. Every fault kind harms the
 // cluster, so each is refused unless Options.AllowDestructive names the
 // context; and since faultline cannot reach the machines of a cluster it

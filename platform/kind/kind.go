@@ -139,6 +139,12 @@ func New(opts Options) *Platform {
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return Name }
 
+// Capabilities implements platform.Describer: Kubernetes on node
+// containers faultline can stop and whose network namespaces it enters.
+func (p *Platform) Capabilities() platform.Capabilities { return capabilities }
+
+var capabilities = platform.Capabilities{Kubernetes: true, NodeControl: true, Network: true}
+
 // CanInject implements platform.FaultSupport: node containers can be
 // killed, stopped and frozen, and each node has its own network namespace
 // in which iptables, tc and the packet delayer work, so every kind of

@@ -70,6 +70,12 @@ func New(opts Options) *Platform {
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return Name }
 
+// Capabilities implements platform.Describer: engine processes on
+// loopback addresses, signalled and cut off by faultline.
+func (p *Platform) Capabilities() platform.Capabilities {
+	return platform.Capabilities{Processes: true, NodeControl: true, Network: true}
+}
+
 // CanInject implements platform.FaultSupport. Node faults are signals and
 // always work; network faults need root, iptables, and the per-node uids
 // that give each node's traffic its own source address.

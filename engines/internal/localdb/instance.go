@@ -157,23 +157,31 @@ func IntRange(lo, hi int) func(string) error {
 }
 
 // Validate checks what every single-instance local engine needs: one
-// replica at most, no image, a ProcessHost platform, and the binaries
-// (missing lists what find could not find).
-func Validate(engine string, spec engines.Spec, platformName string, workers int) []error {
+// replica at most, no image, and a platform that runs processes.
+func Validate(engine string, spec engines.Spec, t engines.Target) []error {
 	var errs []error
 	if spec.Replicas < 0 || spec.Replicas > 1 {
 		errs = append(errs, fmt.Errorf("engine.replicas: %d, but %s runs a single instance (0 or 1)", spec.Replicas, engine))
 	}
-	if workers < 1 {
+	if t.Workers < 1 {
 		errs = append(errs, fmt.Errorf("topology: %s needs a worker node to run on", engine))
 	}
-	if platformName != "local" {
-		errs = append(errs, fmt.Errorf("platform: %s runs only on the local platform, not %q", engine, platformName))
+	if err := CanRunOn(engine, t.Capabilities); err != nil {
+		errs = append(errs, fmt.Errorf("platform: %s, not %q", err, t.Platform))
 	}
 	if spec.Image != "" {
 		errs = append(errs, fmt.Errorf("engine.image: %s on the local platform runs the installed server binaries; an image does not apply", engine))
 	}
 	return errs
+}
+
+// CanRunOn is engines.PlatformNeeds for an engine that runs installed
+// server binaries: it needs a platform that runs processes on its nodes.
+func CanRunOn(engine string, caps platform.Capabilities) error {
+	if !caps.Processes {
+		return fmt.Errorf("%s runs the server installed on this machine, so it needs a platform that runs processes (local)", engine)
+	}
+	return nil
 }
 
 // Node is the node a single instance runs on: the first worker.
