@@ -4,11 +4,24 @@ BIN        := bin/faultline
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SCENARIO   ?= scenarios/quickstart.yaml
 
+# Each target first runs scripts/install-deps.sh with the groups it needs:
+# it checks in seconds, installs what is missing with apt as root, and
+# fails naming what it could not install, before anything long starts.
+DEPS       := ./scripts/install-deps.sh
+
+# Tests print their output as go test does, then every skipped test with
+# its reason. FAULTLINE_REQUIRE=all (set by .ci/run, make e2e and make
+# nightly) turns a skip for a missing dependency into a failure.
+GOTEST     = set -o pipefail; $(GO) test -json
+TESTSUM    = $(GO) run ./internal/cmd/testsum
+SHELL      := /bin/bash
+
 .PHONY: all build run test test-short lint bench fuzz images e2e nightly clean
 
 all: build
 
 build:
+	@$(DEPS) go
 	$(GO) build -o $(BIN) ./cmd/faultline
 
 # The main job: the quickstart on the embedded local platform (real etcd,
@@ -17,12 +30,12 @@ run: build
 	./$(BIN) run $(SCENARIO)
 
 # Everything CI runs: unit, integration (real etcd, PostgreSQL, MariaDB
-# on this machine) and fuzz seeds. Installs the database servers first
-# when the machine has apt and root; tests that need a missing binary or
-# root skip with a message saying which.
+# on this machine) and fuzz seeds. Installs the database servers and the
+# network tools first (as root, with apt); a test that needs what is
+# missing skips saying why, or fails under FAULTLINE_REQUIRE=all.
 test:
-	./scripts/install-databases.sh
-	$(GO) test -timeout 25m ./...
+	@$(DEPS) go databases net
+	$(GOTEST) -timeout 25m ./... | $(TESTSUM)
 
 test-short:
 	$(GO) test -short ./...
@@ -35,6 +48,7 @@ lint:
 
 # Benchmarks of the checkers, with their targets side by side.
 bench:
+	@$(DEPS) go databases net bench
 	./scripts/bench.sh
 
 # A short run of every fuzz target.
@@ -46,6 +60,7 @@ fuzz:
 # The kind node and engine images, built from pinned Go modules and Debian
 # packages with no registry (see images/); unchanged images are kept.
 images:
+	@$(DEPS) go docker net images
 	$(GO) run ./cmd/faultline images build
 
 # The end-to-end suite on a real three-zone kind cluster: etcd through a
@@ -56,7 +71,8 @@ images:
 #   make e2e E2E_FLAGS="-ginkgo.label-filter=fault:kill"
 E2E_FLAGS ?=
 e2e: images
-	FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
+	@$(DEPS) go databases net docker images
+	FAULTLINE_REQUIRE=all FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
 
 # Everything, for a nightly job (about 45 min on 2 cores after images):
 # the e2e suite; the kind platform's and the images' own e2e tests; every
@@ -64,7 +80,8 @@ e2e: images
 # benchmarks.
 NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
 nightly: e2e build
-	$(GO) test -tags e2e -timeout 60m ./platform/kind ./images
+	@$(DEPS) go databases net docker images bench
+	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure | $(TESTSUM)
 	./$(BIN) matrix $(NIGHTLY_SCENARIOS) --out runs/nightly
 	./scripts/bench.sh
 

@@ -224,8 +224,8 @@ func debianMirror() (string, error) {
 
 // debootstrap makes a minimal Debian root filesystem with packages in dir.
 func (b *builder) debootstrap(ctx context.Context, dir string, packages []string) error {
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return fmt.Errorf("debootstrap is needed (apt-get install debootstrap): %w", err)
+	if _, err := lookSbin("debootstrap"); err != nil {
+		return fmt.Errorf("debootstrap is needed (scripts/install-deps.sh images): %w", err)
 	}
 	mirror, err := debianMirror()
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -161,6 +163,9 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	if d == nil {
 		return fmt.Errorf("images: no Docker daemon (see dockerd.Ensure)")
 	}
+	if err := preflight(ctx, d, names); err != nil {
+		return err
+	}
 	b, err := newBuilder(d, Pinned(), log)
 	if err != nil {
 		return err
@@ -180,9 +185,6 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			fmt.Fprintf(log, "images: %s is up to date\n", ref)
 			continue
 		}
-		if n == KindNode && os.Geteuid() != 0 {
-			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
-		}
 		fmt.Fprintf(log, "images: building %s\n", ref)
 		switch n {
 		case KindNode:
@@ -195,4 +197,48 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 		}
 	}
 	return nil
+}
+
+// preflight checks, in well under a second, what building the images
+// that are not built yet needs from this machine, so that a missing
+// program fails the build before minutes of compiling rather than after.
+func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
+	var missing []string
+	for _, n := range names {
+		if n != KindNode {
+			continue
+		}
+		if ok, err := imageExists(ctx, d, Ref(n)); err != nil || ok {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
+		}
+		for _, prog := range []string{"debootstrap", "chroot", "tar"} {
+			if _, err := lookSbin(prog); err != nil {
+				missing = append(missing, prog)
+			}
+		}
+		if _, err := debianMirror(); err != nil {
+			return fmt.Errorf("images: building %s: %w", n, err)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("images: building %s needs %s, not installed (make images installs them: scripts/install-deps.sh images)", KindNode, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// lookSbin finds a program on PATH or in the sbin directories a
+// non-login shell may leave off it.
+func lookSbin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found", name)
 }

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
@@ -118,7 +116,7 @@ func newRun(s *Scenario, env Env, opts Options) (*run, error) {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	r := &run{s: s, env: env, opts: opts, out: &Outcome{Dir: dir}, p: newProgress(opts.Progress, opts.Terminal)}
-	b, err := yaml.Marshal(s)
+	b, err := s.Marshal()
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, "scenario.yaml"), b, 0o644)
 	}
