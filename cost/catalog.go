@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 //go:embed catalog.yaml
@@ -83,7 +85,7 @@ func (p Price) EffectiveDate() (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("effective %q: want YYYY-MM-DD or YYYY-MM", p.Effective)
+	return time.Time{}, fmt.Errorf("effective %q: want YYYY-MM-DD or YYYY-MM", excerpt.Value(p.Effective))
 }
 
 // Cite names the price the way an estimate's lines quote it.
@@ -151,7 +153,7 @@ func (c *Catalog) merge(r io.Reader, name string) error {
 	seen := map[string]bool{}
 	for i, p := range f.Prices {
 		if seen[p.ID] {
-			errs = append(errs, fmt.Errorf("prices[%d]: id %q appears twice", i, p.ID))
+			errs = append(errs, fmt.Errorf("prices[%d]: id %q appears twice", i, excerpt.Value(p.ID)))
 		}
 		seen[p.ID] = true
 		errs = append(errs, validatePrice(i, p)...)
@@ -214,7 +216,7 @@ func (c *Catalog) Get(id string) (Price, bool) {
 func (c *Catalog) MustGet(id string) (Price, error) {
 	p, ok := c.byID[id]
 	if !ok {
-		return Price{}, fmt.Errorf("catalog has no price %q", id)
+		return Price{}, fmt.Errorf("catalog has no price %q", excerpt.Value(id))
 	}
 	return p, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // Engine is what the model needs to know about an engine to size a
@@ -147,5 +149,5 @@ func LookupEngine(name string) (Engine, error) {
 		}
 		names = append(names, e.Name)
 	}
-	return Engine{}, fmt.Errorf("unknown engine %q (want %s)", name, strings.Join(names, ", "))
+	return Engine{}, fmt.Errorf("unknown engine %q (want %s)", excerpt.Value(name), strings.Join(names, ", "))
 }

@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 )
 
@@ -81,13 +82,13 @@ type Options struct {
 func (o Options) Validate() error {
 	var errs []error
 	if !slices.Contains([]string{AWS, GCP, Azure}, o.Cloud) {
-		errs = append(errs, fmt.Errorf("cloud: %q is not one of aws, gcp, azure", o.Cloud))
+		errs = append(errs, fmt.Errorf("cloud: %q is not one of aws, gcp, azure", excerpt.Value(o.Cloud)))
 	}
 	if !slices.Contains(SurvivalLevels(), o.Survive) {
-		errs = append(errs, fmt.Errorf("survive: %q is not one of none, zone, region", o.Survive))
+		errs = append(errs, fmt.Errorf("survive: %q is not one of none, zone, region", excerpt.Value(o.Survive)))
 	}
 	if !slices.Contains([]string{NoCommitment, OneYear, ThreeYears}, o.Commitment) {
-		errs = append(errs, fmt.Errorf("commitment: %q is not one of none, 1y, 3y", o.Commitment))
+		errs = append(errs, fmt.Errorf("commitment: %q is not one of none, 1y, 3y", excerpt.Value(o.Commitment)))
 	}
 	if o.Target.QPS <= 0 {
 		errs = append(errs, fmt.Errorf("target: qps must be positive"))
@@ -104,7 +105,7 @@ func (o Options) Validate() error {
 	}
 	for _, id := range o.Offerings {
 		if !known[id] {
-			errs = append(errs, fmt.Errorf("offerings: unknown offering %q", id))
+			errs = append(errs, fmt.Errorf("offerings: unknown offering %q", excerpt.Value(id)))
 		}
 	}
 	return errors.Join(errs...)
@@ -208,7 +209,7 @@ func Compute(cat *Catalog, p *Profile, opts Options) (*Estimate, error) {
 	mean := demandAt(p, eng, opts.Target, 0.5, 0.5, 0.5, 0.5, 0.5)
 	est.Notes = append(est.Notes, fitNotes(p, opts.Target.QPS, mean)...)
 	if eng.Name != canonical(p.Engine) {
-		est.Notes = append(est.Notes, fmt.Sprintf("priced as %s although the run measured %q", eng.Title, p.Engine))
+		est.Notes = append(est.Notes, fmt.Sprintf("priced as %s although the run measured %q", eng.Title, excerpt.Value(p.Engine)))
 	}
 	r := rand.New(rand.NewPCG(uint64(opts.Seed), 0x6661756c746c696e)) // "faultlin"
 	draws := make([]demand, opts.Samples)

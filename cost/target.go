@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // Target is the workload to price: what the team expects to run.
@@ -48,7 +50,7 @@ func ParseTarget(s string) (Target, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("%q: want key=value", kv))
+			errs = append(errs, fmt.Sprintf("%q: want key=value", excerpt.Value(kv)))
 			continue
 		}
 		var err error
@@ -67,7 +69,7 @@ func ParseTarget(s string) (Target, error) {
 		case "egress":
 			t.EgressBytes, err = ParseBytes(v)
 		default:
-			errs = append(errs, fmt.Sprintf("unknown key %q (want %s)", k, strings.Join(TargetKeys(), ", ")))
+			errs = append(errs, fmt.Sprintf("unknown key %q (want %s)", excerpt.Value(k), strings.Join(TargetKeys(), ", ")))
 			continue
 		}
 		if err != nil {
@@ -83,7 +85,7 @@ func ParseTarget(s string) (Target, error) {
 func parsePositive(v string) (float64, error) {
 	f, err := strconv.ParseFloat(strings.ReplaceAll(v, "_", ""), 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a number", v)
+		return 0, fmt.Errorf("%q is not a number", excerpt.Value(v))
 	}
 	if f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, fmt.Errorf("%v must be positive", f)
@@ -127,18 +129,18 @@ func ParseBytes(v string) (float64, error) {
 	num, unit := s[:i], strings.TrimSpace(s[i:])
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a size (like 100GiB)", v)
+		return 0, fmt.Errorf("%q is not a size (like 100GiB)", excerpt.Value(v))
 	}
 	mult := 1.0
 	if unit != "" {
 		m, ok := unitBytes(unit)
 		if !ok {
-			return 0, fmt.Errorf("%q: unknown unit %q (want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", v, unit)
+			return 0, fmt.Errorf("%q: unknown unit %q (want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", excerpt.Value(v), excerpt.Value(unit))
 		}
 		mult = m
 	}
 	if f < 0 {
-		return 0, fmt.Errorf("%q is negative", v)
+		return 0, fmt.Errorf("%q is negative", excerpt.Value(v))
 	}
 	return f * mult, nil
 }

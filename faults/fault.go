@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -100,7 +101,7 @@ func LookupKind(name string) (KindInfo, error) {
 		}
 		names = append(names, k.Name)
 	}
-	return KindInfo{}, fmt.Errorf("unknown fault kind %q (known: %s)", name, strings.Join(names, ", "))
+	return KindInfo{}, fmt.Errorf("unknown fault kind %q (known: %s)", excerpt.Value(name), strings.Join(names, ", "))
 }
 
 // Spec is one entry of a fault schedule.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // New checks a schedule entry's parameters for its kind and returns the
@@ -28,7 +30,7 @@ func New(spec Spec) (Fault, error) {
 	case KindLatency, KindLoss, KindBandwidth:
 		return newShaping(spec)
 	}
-	return nil, fmt.Errorf("%s: fault kind %q has no implementation", field("kind"), spec.Kind)
+	return nil, fmt.Errorf("%s: fault kind %q has no implementation", field("kind"), excerpt.Value(spec.Kind))
 }
 
 // validate checks what every kind has in common: timing, target, peers,

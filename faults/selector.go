@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -63,12 +64,12 @@ func ParseSelector(text string) (Selector, error) {
 	switch kind {
 	case SelLeader, SelFollower, SelLeaderZone, SelMinority, SelMajority, SelRandom, SelAll:
 		if hasArg {
-			return Selector{}, fmt.Errorf("selector %q takes no argument", kind)
+			return Selector{}, fmt.Errorf("selector %q takes no argument", excerpt.Value(kind))
 		}
 		return Selector{Kind: kind}, nil
 	case SelNode, SelZone, SelRegion:
 		if arg == "" || strings.Contains(arg, ",") {
-			return Selector{}, fmt.Errorf("selector %q needs one name, as in %s:NAME", kind, kind)
+			return Selector{}, fmt.Errorf("selector %q needs one name, as in %s:NAME", excerpt.Value(kind), kind)
 		}
 		return Selector{Kind: kind, Names: []string{arg}}, nil
 	case SelNodes:
@@ -79,13 +80,13 @@ func ParseSelector(text string) (Selector, error) {
 			}
 		}
 		if len(names) == 0 {
-			return Selector{}, fmt.Errorf("selector %q needs names, as in nodes:A,B", kind)
+			return Selector{}, fmt.Errorf("selector %q needs names, as in nodes:A,B", excerpt.Value(kind))
 		}
 		return Selector{Kind: kind, Names: names}, nil
 	case "":
 		return Selector{}, fmt.Errorf("empty selector (want one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
 	}
-	return Selector{}, fmt.Errorf("unknown selector %q (want one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)", text)
+	return Selector{}, fmt.Errorf("unknown selector %q (want one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)", excerpt.Value(text))
 }
 
 // NeedsLeader reports whether resolving the selector asks the engine who
@@ -102,7 +103,7 @@ func (s Selector) CheckTopology(t platform.Topology) error {
 	case SelNode, SelNodes:
 		for _, n := range s.Names {
 			if _, ok := platform.Find(layout, n); !ok {
-				return fmt.Errorf("no node %q in the topology (nodes are n1…n%d)", n, len(layout))
+				return fmt.Errorf("no node %q in the topology (nodes are n1…n%d)", excerpt.Value(n), len(layout))
 			}
 		}
 	case SelZone:
@@ -115,7 +116,7 @@ func (s Selector) CheckTopology(t platform.Topology) error {
 				zones = append(zones, n.Zone)
 			}
 		}
-		return fmt.Errorf("no zone %q in the topology (zones: %s)", s.Names[0], strings.Join(zones, ", "))
+		return fmt.Errorf("no zone %q in the topology (zones: %s)", excerpt.Value(s.Names[0]), strings.Join(zones, ", "))
 	case SelRegion:
 		var regions []string
 		for _, n := range layout {
@@ -126,7 +127,7 @@ func (s Selector) CheckTopology(t platform.Topology) error {
 				regions = append(regions, n.Region)
 			}
 		}
-		return fmt.Errorf("no region %q in the topology (regions: %s)", s.Names[0], strings.Join(regions, ", "))
+		return fmt.Errorf("no region %q in the topology (regions: %s)", excerpt.Value(s.Names[0]), strings.Join(regions, ", "))
 	}
 	return nil
 }
@@ -150,7 +151,7 @@ func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader f
 		}
 		n, ok := byName(workers, name)
 		if !ok {
-			return nil, fmt.Errorf("select %s: leader %q is not a worker node", s, name)
+			return nil, fmt.Errorf("select %s: leader %q is not a worker node", s, excerpt.Value(name))
 		}
 		lead = n
 	}
@@ -184,7 +185,7 @@ func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader f
 		for _, name := range s.Names {
 			n, ok := byName(workers, name)
 			if !ok {
-				return nil, fmt.Errorf("select %s: no worker node %q", s, name)
+				return nil, fmt.Errorf("select %s: no worker node %q", s, excerpt.Value(name))
 			}
 			out = append(out, n)
 		}
@@ -192,13 +193,13 @@ func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader f
 	case SelZone:
 		out := filter(workers, func(n platform.Node) bool { return n.Zone == s.Names[0] })
 		if len(out) == 0 {
-			return nil, fmt.Errorf("select %s: no worker node in zone %q", s, s.Names[0])
+			return nil, fmt.Errorf("select %s: no worker node in zone %q", s, excerpt.Value(s.Names[0]))
 		}
 		return out, nil
 	case SelRegion:
 		out := filter(workers, func(n platform.Node) bool { return n.Region == s.Names[0] })
 		if len(out) == 0 {
-			return nil, fmt.Errorf("select %s: no worker node in region %q", s, s.Names[0])
+			return nil, fmt.Errorf("select %s: no worker node in region %q", s, excerpt.Value(s.Names[0]))
 		}
 		return out, nil
 	case SelMinority:
@@ -213,7 +214,7 @@ func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader f
 	case SelAll:
 		return append([]platform.Node(nil), workers...), nil
 	}
-	return nil, fmt.Errorf("select: unknown selector %q", s.Kind)
+	return nil, fmt.Errorf("select: unknown selector %q", excerpt.Value(s.Kind))
 }
 
 // Complement returns the workers not in nodes. Membership is by exact

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/check"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -238,7 +239,7 @@ func Read(path string) (*Report, error) {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
 	if major(rep.Format) != major(Format) {
-		return nil, fmt.Errorf("read report %s: format %q, want %s", path, rep.Format, Format)
+		return nil, fmt.Errorf("read report %s: format %q, want %s", path, excerpt.Value(rep.Format), Format)
 	}
 	return &rep, nil
 }

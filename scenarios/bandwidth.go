@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // Bandwidth is a rate in bits per second, written with an optional unit as
@@ -29,7 +31,7 @@ func (b *Bandwidth) UnmarshalText(text []byte) error {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 {
-		return fmt.Errorf("want a rate such as 10mbit, 500kbit or 1gbit, got %q", text)
+		return fmt.Errorf("want a rate such as 10mbit, 500kbit or 1gbit, got %q", excerpt.Value(text))
 	}
 	*b = Bandwidth(f * float64(mult))
 	return nil

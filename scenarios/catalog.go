@@ -7,6 +7,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // The built-in catalog: every scenario file in this folder.
@@ -62,5 +64,5 @@ func Resolve(arg string) (*Scenario, error) {
 	for _, e := range entries {
 		names = append(names, e.Name)
 	}
-	return nil, fmt.Errorf("no scenario file %q, and no built-in scenario of that name (built-in: %s)", arg, strings.Join(names, ", "))
+	return nil, fmt.Errorf("no scenario file %q, and no built-in scenario of that name (built-in: %s)", excerpt.Value(arg), strings.Join(names, ", "))
 }

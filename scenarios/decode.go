@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // FieldError is one problem with a scenario, located by its field path
@@ -23,23 +25,36 @@ type FieldError struct {
 
 // Error implements error.
 func (e FieldError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg)
+	path := e.Path
+	if path == "" && e.Line > 0 {
+		path = "the document root"
 	}
-	if e.Path == "" {
+	switch {
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s: %s", e.Line, path, e.Msg)
+	case path == "":
 		return e.Msg
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	return fmt.Sprintf("%s: %s", path, e.Msg)
 }
 
 // Errors is every problem found in a scenario, in file order.
 type Errors []FieldError
 
-// Error lists every problem, one per line.
+// maxListed is how many problems Errors.Error lists before it only counts
+// the rest, so that a message stays readable whatever the input.
+const maxListed = 40
+
+// Error lists every problem, one per line (the first maxListed, then how
+// many more).
 func (es Errors) Error() string {
-	lines := make([]string, 0, len(es)+1)
+	lines := make([]string, 0, min(len(es), maxListed)+2)
 	lines = append(lines, fmt.Sprintf("%d problem(s) in the scenario:", len(es)))
-	for _, e := range es {
+	for i, e := range es {
+		if i == maxListed {
+			lines = append(lines, fmt.Sprintf("  … and %d more", len(es)-maxListed))
+			break
+		}
 		lines = append(lines, "  "+e.Error())
 	}
 	return strings.Join(lines, "\n")
@@ -137,7 +152,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := join(path, k.Value)
+		p := join(path, fmt.Sprintf("%s", excerpt.Value(k.Value)))
 		if seen[k.Value] {
 			d.errorf(p, k, "set twice")
 			continue
@@ -166,7 +181,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := join(path, k.Value)
+		p := join(path, fmt.Sprintf("%s", excerpt.Value(k.Value)))
 		if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
 			d.errorf(p, k, "set twice")
 			continue
@@ -189,7 +204,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	case v.Type() == durationType:
 		dur, err := time.ParseDuration(s)
 		if err != nil {
-			d.errorf(path, n, "want a duration such as 30s or 1m30s, got %q", s)
+			d.errorf(path, n, "want a duration such as 30s or 1m30s, got %q", excerpt.Value(s))
 			return
 		}
 		v.SetInt(int64(dur))
@@ -198,21 +213,21 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	case v.Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil || n.Tag != "!!bool" {
-			d.errorf(path, n, "want true or false, got %q", s)
+			d.errorf(path, n, "want true or false, got %q", excerpt.Value(s))
 			return
 		}
 		v.SetBool(b)
 	case v.CanInt():
 		i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
 		if err != nil || v.OverflowInt(i) {
-			d.errorf(path, n, "want a whole number, got %q", s)
+			d.errorf(path, n, "want a whole number, got %q", excerpt.Value(s))
 			return
 		}
 		v.SetInt(i)
 	case v.CanFloat():
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.errorf(path, n, "want a number, got %q", s)
+			d.errorf(path, n, "want a number, got %q", excerpt.Value(s))
 			return
 		}
 		v.SetFloat(f)
@@ -235,7 +250,7 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("scalar %q", n.Value)
+		return fmt.Sprintf("scalar %q", excerpt.Value(n.Value))
 	}
 	return "node"
 }
@@ -266,7 +281,7 @@ func suggest(got string, known []string) string {
 	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf(" (did you mean %q?)", excerpt.Value(best))
 }
 
 // distance is the Levenshtein distance between a and b.

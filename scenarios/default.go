@@ -12,6 +12,7 @@ import (
 	"github.com/faultline-dev/faultline/engines/mariadb"
 	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/existing"
@@ -98,11 +99,11 @@ func etcdProtocol() Protocol {
 				switch k {
 				case optConsistency:
 					if v != "linearizable" && v != "serializable" {
-						errs = append(errs, fmt.Errorf("%s: %q is not linearizable or serializable", k, v))
+						errs = append(errs, fmt.Errorf("%s: %q is not linearizable or serializable", k, excerpt.Value(v)))
 					}
 				case optEndpoints:
 					if v != "all" && v != "pinned" {
-						errs = append(errs, fmt.Errorf("%s: %q is not all or pinned", k, v))
+						errs = append(errs, fmt.Errorf("%s: %q is not all or pinned", k, excerpt.Value(v)))
 					}
 				default:
 					errs = append(errs, fmt.Errorf("%s: unknown option for etcd clients (known: %s, %s)", k, optConsistency, optEndpoints))

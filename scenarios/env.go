@@ -7,6 +7,7 @@ import (
 
 	"github.com/faultline-dev/faultline/check/elle"
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/workload"
@@ -63,7 +64,7 @@ func (e Env) Platform(name string) (platform.Platform, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown platform %q", name)
+	return nil, fmt.Errorf("unknown platform %q", excerpt.Value(name))
 }
 
 func (e Env) platformNames() []string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/check/elle"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -36,7 +37,7 @@ func newGenerator(s *Scenario) (workload.Generator, map[string]string, error) {
 	case WorkloadLedger:
 		return workload.NewLedger(), nil, nil
 	}
-	return nil, nil, fmt.Errorf("workload %q: no generator", w.Kind)
+	return nil, nil, fmt.Errorf("workload %q: no generator", excerpt.Value(w.Kind))
 }
 
 // kindCheckers are the consistency checkers of the bank and append

@@ -197,6 +197,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: [\n"))
 	f.Add([]byte("faults: [{target: 'nodes:'}]"))
 	env := testEnv()
+	f.Add([]byte(strings.Repeat("OXOhpJ8", 2000)))
+	f.Add([]byte("name: " + strings.Repeat("x", 5000) + "\nworkload: {duration: " + strings.Repeat("9", 5000) + "}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data)
 		if err != nil {
@@ -204,6 +206,7 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("Parse error %v is not a non-empty Errors", err)
 			}
+			checkErrorSize(t, err)
 			return
 		}
 		if err := s.Validate(env); err != nil {
@@ -211,6 +214,7 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("Validate error %v is not a non-empty Errors", err)
 			}
+			checkErrorSize(t, err)
 		}
 	})
 }
@@ -256,5 +260,55 @@ workload:
 				t.Errorf("held to %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// maxErrorBytes is the longest error message a person should have to
+// read, whatever the input.
+const maxErrorBytes = 8 << 10
+
+// checkErrorSize fails t when err's message is longer than maxErrorBytes
+// or any of its lines longer than 600 bytes.
+func checkErrorSize(t *testing.T, err error) {
+	t.Helper()
+	msg := err.Error()
+	if len(msg) > maxErrorBytes {
+		t.Fatalf("error message of %d bytes (at most %d): %.300s…", len(msg), maxErrorBytes, msg)
+	}
+	for _, l := range strings.Split(msg, "\n") {
+		if len(l) > 600 {
+			t.Fatalf("error line of %d bytes: %.300s…", len(l), l)
+		}
+	}
+}
+
+// A scenario of megabytes of junk gives a short error that names where.
+func TestHugeBadInputGivesAShortError(t *testing.T) {
+	junk := strings.Repeat("OXOhpJ8+b64/", 350_000) // ~4 MB
+	for _, tt := range []struct{ name, doc, want string }{
+		{"scalar document", junk, "line 1: the document root: want a mapping, got a scalar \"OXOhpJ8+b64/"},
+		{"scalar field", "name: q\nworkload: {duration: " + junk + "}", "workload.duration: want a duration such as 30s or 1m30s, got \"OXOhpJ8"},
+		{"unknown key", "name: q\n" + junk[:1000] + ": 1\n", "line 2: OXOhpJ8+b64/"},
+		{"unknown selector", "name: q\nfaults: [{kind: kill, at: 1s, duration: 1s, target: " + junk + "}]", "faults[0].target: unknown selector \"OXOhpJ8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			if err == nil {
+				t.Fatal("Parse accepted junk")
+			}
+			checkErrorSize(t, err)
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "bytes)") {
+				t.Errorf("error %q does not contain %q and the value's length", err, tt.want)
+			}
+		})
+	}
+	many := "name: q\n"
+	for i := range 500 {
+		many += fmt.Sprintf("bogus%d: 1\n", i)
+	}
+	_, err := Parse([]byte(many))
+	checkErrorSize(t, err)
+	if !strings.Contains(err.Error(), "500 problem(s)") || !strings.Contains(err.Error(), "and 460 more") {
+		t.Errorf("error for 500 unknown fields: %.400s", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/faultline-dev/faultline/cost"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -205,7 +206,7 @@ func (v *validator) top() {
 	case v.s.Name == "":
 		v.errorf("name", "required")
 	case !nameRE.MatchString(v.s.Name):
-		v.errorf("name", "%q: use lower-case letters, digits and dashes (at most 63)", v.s.Name)
+		v.errorf("name", "%q: use lower-case letters, digits and dashes (at most 63)", excerpt.Value(v.s.Name))
 	}
 	if v.s.Seed < 0 {
 		v.errorf("seed", "must not be negative, got %d", v.s.Seed)
@@ -253,16 +254,16 @@ func (v *validator) label(path, name, what string, seen map[string]bool) {
 	case name == "":
 		v.errorf(path, "required")
 	case !nameRE.MatchString(name):
-		v.errorf(path, "%q: a %s name uses lower-case letters, digits and dashes", name, what)
+		v.errorf(path, "%q: a %s name uses lower-case letters, digits and dashes", excerpt.Value(name), what)
 	case seen[name]:
-		v.errorf(path, "%s %q appears twice", what, name)
+		v.errorf(path, "%s %q appears twice", what, excerpt.Value(name))
 	}
 	seen[name] = true
 }
 
 func (v *validator) engine(env Env) engines.Engine {
 	if !slices.Contains(env.platformNames(), v.s.Platform) {
-		v.errorf("platform", "unknown platform %q (known: %s)", v.s.Platform, strings.Join(env.platformNames(), ", "))
+		v.errorf("platform", "unknown platform %q (known: %s)", excerpt.Value(v.s.Platform), strings.Join(env.platformNames(), ", "))
 	}
 	if v.s.Engine.Name == "" {
 		v.errorf("engine.name", "required (known: %s)", strings.Join(env.Engines.Names(), ", "))
@@ -321,7 +322,7 @@ func (v *validator) workload(env Env, eng engines.Engine) {
 	w := v.s.Workload
 	kinds := []string{WorkloadRegister, WorkloadBank, WorkloadAppend, WorkloadLedger}
 	if !slices.Contains(kinds, w.Kind) {
-		v.errorf("workload.kind", "unknown workload %q (known: %s)", w.Kind, strings.Join(kinds, ", "))
+		v.errorf("workload.kind", "unknown workload %q (known: %s)", excerpt.Value(w.Kind), strings.Join(kinds, ", "))
 	} else if eng != nil {
 		proto, ok := env.Protocols[eng.Protocol()]
 		switch {
@@ -499,7 +500,7 @@ func (v *validator) checks() {
 		v.errorf("checks.latency.p99-max", "must not be negative")
 	}
 	if c.Append != nil && c.Append.Isolation != "" && !slices.Contains(isolationLevels, c.Append.Isolation) {
-		v.errorf("checks.append.isolation", "unknown level %q (known: %s)", c.Append.Isolation, strings.Join(isolationLevels, ", "))
+		v.errorf("checks.append.isolation", "unknown level %q (known: %s)", excerpt.Value(c.Append.Isolation), strings.Join(isolationLevels, ", "))
 	}
 	kind := v.s.Workload.Kind
 	wrong := func(path string, set bool, kinds ...string) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // ReadFile reads a history file (see Read).
@@ -78,7 +80,7 @@ func apply(h *History, l line, pending map[int64]int, faults map[int]int) error 
 		count++
 		op := *l.Op
 		if !op.Type.Valid() {
-			return fmt.Errorf("op %d: unknown type %q", op.Index, op.Type)
+			return fmt.Errorf("op %d: unknown type %q", op.Index, excerpt.Value(op.Type))
 		}
 		switch i, ok := pending[op.Index]; {
 		case op.Type == Invoke:

@@ -159,9 +159,13 @@ func FuzzRead(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte(`{"op":{"index":0,"type":"ok","f":"transfer","transfer":{"from":"a","to":"b","amount":3}}}`))
 	f.Add([]byte("{}\n{\n"))
+	f.Add([]byte(`{"op":{"index":0,"type":"` + strings.Repeat("ok", 3000) + `"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := Read(bytes.NewReader(data))
 		if err != nil {
+			if n := len(err.Error()); n > 4<<10 {
+				t.Fatalf("error message of %d bytes: %.300s…", n, err)
+			}
 			return
 		}
 		// Whatever reads must be well formed: every op completed, times

@@ -3,6 +3,7 @@ package elle
 import (
 	"fmt"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -179,7 +180,7 @@ func (a *analysis) addTxn(opPos int32) error {
 			a.mopAux[mi] = w
 			a.writes = append(a.writes, write{txn: ti, key: k, pos: -1})
 		default:
-			return &InputError{Op: op.Index, Reason: fmt.Sprintf("micro-op %q: list-append transactions hold only %q and %q", m.F, workload.MAppend, workload.MRead)}
+			return &InputError{Op: op.Index, Reason: fmt.Sprintf("micro-op %q: list-append transactions hold only %q and %q", excerpt.Value(m.F), excerpt.Value(workload.MAppend), excerpt.Value(workload.MRead))}
 		}
 	}
 	// An append followed by another append to the same key in the same

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // The anomaly kinds the checker reports. Cycle kinds (G0 to G2-item) also
@@ -96,7 +98,7 @@ func ParseLevel(s string) (Level, error) {
 			return l, nil
 		}
 	}
-	return "", fmt.Errorf("unknown isolation level %q (want one of %s)", s, levelList(Levels()))
+	return "", fmt.Errorf("unknown isolation level %q (want one of %s)", excerpt.Value(s), levelList(Levels()))
 }
 
 // implies lists the levels a level directly implies: a history consistent

@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/check/elle"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/reports"
 	"github.com/faultline-dev/faultline/scenarios"
 	"github.com/faultline-dev/faultline/workload"
@@ -180,7 +181,7 @@ func modelCheckers(model string, f checkFlags, ledger bool) ([]check.Checker, er
 		}
 		cs = append(cs, elle.Checker{Expect: lvl})
 	default:
-		return nil, fmt.Errorf("--model: unknown model %q (want register, cas-register, bank or list-append)", model)
+		return nil, fmt.Errorf("--model: unknown model %q (want register, cas-register, bank or list-append)", excerpt.Value(model))
 	}
 	if (f.bankTotal != 0 || len(f.accounts) > 0) && model != jepsen.ModelBank {
 		return nil, fmt.Errorf("--bank-total, --bank-accounts: only for the bank model, not %s", model)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline-dev/faultline/cost"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -90,20 +91,20 @@ func (f costFlags) validate() (cost.Target, error) {
 		errs = append(errs, errors.New("--run and --reference: give only one"))
 	}
 	if f.reference != "" && !slices.Contains(cost.References(), f.reference) {
-		errs = append(errs, fmt.Errorf("--reference: unknown document %q (want %s)", f.reference, strings.Join(cost.References(), ", ")))
+		errs = append(errs, fmt.Errorf("--reference: unknown document %q (want %s)", excerpt.Value(f.reference), strings.Join(cost.References(), ", ")))
 	}
 	t, err := cost.ParseTarget(f.target)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--target: %w", err))
 	}
 	if !slices.Contains([]string{cost.AWS, cost.GCP, cost.Azure}, f.cloud) {
-		errs = append(errs, fmt.Errorf("--cloud: %q is not one of aws, gcp, azure", f.cloud))
+		errs = append(errs, fmt.Errorf("--cloud: %q is not one of aws, gcp, azure", excerpt.Value(f.cloud)))
 	}
 	if !slices.Contains(cost.SurvivalLevels(), f.survive) {
-		errs = append(errs, fmt.Errorf("--survive: %q is not one of none, zone, region", f.survive))
+		errs = append(errs, fmt.Errorf("--survive: %q is not one of none, zone, region", excerpt.Value(f.survive)))
 	}
 	if !slices.Contains([]string{cost.NoCommitment, cost.OneYear, cost.ThreeYears}, f.commitment) {
-		errs = append(errs, fmt.Errorf("--commitment: %q is not one of none, 1y, 3y", f.commitment))
+		errs = append(errs, fmt.Errorf("--commitment: %q is not one of none, 1y, 3y", excerpt.Value(f.commitment)))
 	}
 	if f.engine != "" {
 		if _, err := cost.LookupEngine(f.engine); err != nil {
@@ -116,7 +117,7 @@ func (f costFlags) validate() (cost.Target, error) {
 	}
 	for _, o := range f.offerings {
 		if !slices.Contains(ids, o) {
-			errs = append(errs, fmt.Errorf("--offerings: unknown offering %q (want %s)", o, strings.Join(ids, ", ")))
+			errs = append(errs, fmt.Errorf("--offerings: unknown offering %q (want %s)", excerpt.Value(o), strings.Join(ids, ", ")))
 		}
 	}
 	if f.samples < 1 {

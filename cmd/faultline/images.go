@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline-dev/faultline/images"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform/dockerd"
 )
 
@@ -35,7 +36,7 @@ when those change. A cold kind-node build takes about 15 minutes on 2 cores.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {
 				if images.Ref(a) == "" {
-					return inputError(fmt.Errorf("images build: unknown image %q (known: %v)", a, images.Names()))
+					return inputError(fmt.Errorf("images build: unknown image %q (known: %v)", excerpt.Value(a), images.Names()))
 				}
 			}
 			log := cmd.ErrOrStderr()

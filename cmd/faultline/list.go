@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-dev/faultline/cost"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
@@ -73,7 +74,7 @@ func newListCmd() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
 				}
 			default:
-				return inputError(fmt.Errorf("unknown list %q (want engines, faults, workloads, checkers, offerings or scenarios)", args[0]))
+				return inputError(fmt.Errorf("unknown list %q (want engines, faults, workloads, checkers, offerings or scenarios)", excerpt.Value(args[0])))
 			}
 			return nil
 		},

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -79,14 +81,42 @@ func run(ctx context.Context, args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee != errChecksFailed {
-			fmt.Fprintln(os.Stderr, "faultline:", err)
+			fmt.Fprintln(os.Stderr, "faultline:", readable(err))
 		}
 		return ee.code
 	}
 	// Errors cobra raises itself (unknown flags, wrong argument counts)
 	// are bad input.
-	fmt.Fprintln(os.Stderr, "faultline:", err)
+	fmt.Fprintln(os.Stderr, "faultline:", readable(err))
 	return exitInput
+}
+
+// Limits of an error message as printed: the packages quote user values
+// shortly (internal/excerpt); this is the net under what they do not
+// control, such as a flag value cobra echoes whole.
+const (
+	maxErrLine  = 500
+	maxErrLines = 60
+)
+
+// readable is err's message with each line cut at maxErrLine bytes and
+// at most maxErrLines lines, each cut saying how much it left out.
+func readable(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) > maxErrLines {
+		more := len(lines) - maxErrLines
+		lines = append(lines[:maxErrLines], fmt.Sprintf("… and %d more lines", more))
+	}
+	for i, l := range lines {
+		if len(l) > maxErrLine {
+			cut := maxErrLine
+			for cut > 0 && !utf8.RuneStart(l[cut]) {
+				cut--
+			}
+			lines[i] = fmt.Sprintf("%s…(%d bytes)", l[:cut], len(l))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func newRootCmd() *cobra.Command {

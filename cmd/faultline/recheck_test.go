@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +76,28 @@ func TestRecheckOfAFreshRun(t *testing.T) {
 	}
 	if len(second) != len(first) {
 		t.Errorf("run had checkers %v, check had %v", first, second)
+	}
+}
+
+// A flag value of megabytes is echoed in a line a person can read.
+func TestHugeFlagValueGivesAShortError(t *testing.T) {
+	var stderr strings.Builder
+	old := os.Stderr
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stderr = w
+	done := make(chan struct{})
+	go func() { io.Copy(&stderr, r); close(done) }()
+	code := run(context.Background(), []string{"run", "quickstart", "--seed", strings.Repeat("9x", 2_000_000)})
+	w.Close()
+	os.Stderr = old
+	<-done
+	if code != exitInput {
+		t.Errorf("exit code %d, want %d", code, exitInput)
+	}
+	if n := stderr.Len(); n > 2000 || !strings.Contains(stderr.String(), "bytes)") {
+		t.Errorf("error of %d bytes: %.600s", n, stderr.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -153,7 +154,7 @@ func registerOp(op *workload.Op, asked, value any) error {
 		op.Prev, op.Value = from, to
 		return nil
 	}
-	return fmt.Errorf(":f %q is not a register operation (read, write, cas)", op.F)
+	return fmt.Errorf(":f %q is not a register operation (read, write, cas)", excerpt.Value(op.F))
 }
 
 // bankOp reads :transfer {:from :to :amount} and :read {account balance}.
@@ -189,7 +190,7 @@ func bankOp(op *workload.Op, value any) error {
 		}
 		return nil
 	}
-	return fmt.Errorf(":f %q is not a bank operation (transfer, read)", op.F)
+	return fmt.Errorf(":f %q is not a bank operation (transfer, read)", excerpt.Value(op.F))
 }
 
 // txnOp reads :txn [[:append k v] [:r k [v …]] …].
@@ -198,7 +199,7 @@ func txnOp(op *workload.Op, value any) error {
 		op.F = workload.FTxn // Elle's own test histories leave :f out
 	}
 	if op.F != workload.FTxn {
-		return fmt.Errorf(":f %q is not a list-append operation (txn)", op.F)
+		return fmt.Errorf(":f %q is not a list-append operation (txn)", excerpt.Value(op.F))
 	}
 	mops, ok := value.([]any)
 	if !ok {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/workload"
 )
 
@@ -52,7 +53,7 @@ func ParseFormat(s string) (Format, error) {
 	case "json":
 		return ElleJSON, nil
 	}
-	return "", fmt.Errorf("unknown history format %q (want %s or %s)", s, EDN, ElleJSON)
+	return "", fmt.Errorf("unknown history format %q (want %s or %s)", excerpt.Value(s), EDN, ElleJSON)
 }
 
 // ParseModel checks a model name.
@@ -63,7 +64,7 @@ func ParseModel(s string) (string, error) {
 	case "append":
 		return ModelListAppend, nil
 	}
-	return "", fmt.Errorf("unknown model %q (want %s, %s, %s or %s)", s,
+	return "", fmt.Errorf("unknown model %q (want %s, %s, %s or %s)", excerpt.Value(s),
 		ModelRegister, ModelCASRegister, ModelBank, ModelListAppend)
 }
 

@@ -256,10 +256,14 @@ func FuzzReadEDN(f *testing.F) {
 	}
 	f.Add([]byte(`{:type :ok, :f :txn, :value [[:r 1 [1 2 #{3}]]], :process :nemesis}`))
 	f.Add([]byte(`#jepsen.history.Op{:type :ok, :f :txn, :value [[:append 1 2]], :process 0, :time 5}`))
+	f.Add([]byte(`{:type :ok, :f :` + strings.Repeat("x", 5000) + `, :value 1, :process 0}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, model := range []string{ModelRegister, ModelBank, ModelListAppend} {
 			h, err := Read(bytes.NewReader(in), EDN, model)
 			if err != nil {
+				if n := len(err.Error()); n > 4<<10 {
+					t.Fatalf("%s: error message of %d bytes: %.300s…", model, n, err)
+				}
 				continue
 			}
 			for i := range h.Ops {
