@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -16,7 +17,9 @@ import (
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/faults/delayer"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/local"
 )
 
@@ -26,6 +29,7 @@ import (
 func TestMain(m *testing.M) {
 	agents := etcdtest.Agents()
 	agents[delayer.AgentName] = delayer.Agent
+	maps.Copy(agents, dockerd.Agents()) // the runtime shim, for the Docker tests
 	agent.Main(agents)
 	os.Exit(m.Run())
 }
@@ -33,10 +37,10 @@ func TestMain(m *testing.M) {
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("partitions on the local platform need root: iptables rules, and a uid per node so that node traffic carries node addresses")
+		testenv.Missing(t, "root", "partitions on the local platform need root: iptables rules, and a uid per node so that node traffic carries node addresses")
 	}
 	if _, err := exec.LookPath("iptables"); err != nil {
-		t.Skip("partitions need iptables, which is not installed")
+		testenv.Missing(t, "iptables", "partitions need iptables, which is not installed")
 	}
 }
 

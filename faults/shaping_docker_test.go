@@ -1,18 +1,22 @@
+//go:build e2e
+
 package faults_test
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/internal/netnstest"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/dockerd"
 )
 
 // dockerCluster is a cluster of plain Docker containers, reached the way
@@ -36,15 +40,26 @@ func (c *dockerCluster) NetExec(ctx context.Context, node string, argv ...string
 func (c *dockerCluster) NetNamespace(node string) string { return c.containers[node] }
 
 // TestShapingInContainers shapes traffic between two containers as it
-// would between kind nodes. It needs an image with iptables, tc and ip
-// (kind's base image, Debian bookworm) named by
-// FAULTLINE_SHAPING_DOCKER_IMAGE, on the daemon DOCKER_HOST names.
+// would between kind nodes: two containers of the kind node image (it has
+// iptables, tc and ip) on the Docker daemon kind runs on, found as
+// `faultline run` finds them (make nightly runs it after make images).
 func TestShapingInContainers(t *testing.T) {
-	image := os.Getenv("FAULTLINE_SHAPING_DOCKER_IMAGE")
-	if image == "" {
-		t.Skip("set FAULTLINE_SHAPING_DOCKER_IMAGE to an image with iptables, tc and ip (and DOCKER_HOST to its daemon) to shape traffic between containers")
-	}
 	netnstest.Need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	d, err := dockerd.Ensure(ctx, dockerd.Options{})
+	if err != nil {
+		testenv.Missing(t, "docker", "no Docker daemon that can run privileged containers: %v", err)
+	}
+	built, err := images.Built(ctx, d, images.KindNode)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !built {
+		testenv.Missing(t, "kind-node-image", "%s is not built (make images)", images.Ref(images.KindNode))
+	}
+	image := images.Ref(images.KindNode)
+	t.Setenv("DOCKER_HOST", d.Host())
 	b := make([]byte, 3)
 	rand.Read(b)
 	c := &dockerCluster{lanCluster: lanCluster{name: "docker-" + hex.EncodeToString(b), ns: map[string]*netnstest.NS{}}, containers: map[string]string{}}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform/dockerd"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 // every image kubeadm and kind's manifests need.
 func TestNodeBoots(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (debootstrap, chroot, Docker)")
+		testenv.Missing(t, "root", "needs root (debootstrap, chroot, Docker)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
 func TestRef(t *testing.T) {
@@ -175,11 +177,11 @@ func TestKindStorageManifest(t *testing.T) {
 
 func TestDebianMirrorFormat(t *testing.T) {
 	if _, err := os.Stat("/etc/apt"); err != nil {
-		t.Skip("no /etc/apt: not a Debian machine")
+		testenv.Missing(t, "debian", "no /etc/apt: not a Debian machine")
 	}
 	m, err := debianMirror()
 	if err != nil {
-		t.Skipf("no mirror configured: %v", err)
+		testenv.Missing(t, "debian", "no mirror configured: %v", err)
 	}
 	if !strings.Contains(m, "://") {
 		t.Fatalf("mirror %q is not a URL", m)

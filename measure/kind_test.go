@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/workload"
 )
@@ -107,10 +108,10 @@ func TestDockerStatsOfARealContainer(t *testing.T) {
 		t.Skip("builds an image and starts a container")
 	}
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil && os.Getenv("DOCKER_HOST") == "" {
-		t.Skip("no Docker daemon")
+		testenv.Missing(t, "docker", "no Docker daemon")
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker command")
+		testenv.Missing(t, "docker", "no docker command")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

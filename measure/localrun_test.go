@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,48 +14,44 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/faultline-dev/faultline/engines/etcd"
+	"github.com/faultline-dev/faultline/internal/agent"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/workload"
 )
 
+// TestMain lets the test binary run as an etcd member (the agent the
+// faultline binary runs), so that the real-etcd test needs nothing
+// installed.
+func TestMain(m *testing.M) {
+	agent.Main(map[string]agent.Func{etcd.AgentName: etcd.Agent})
+	os.Exit(m.Run())
+}
+
 // TestLocalEtcdRunInLoadSteps is an end-to-end run on real processes:
-// three etcd members on loopback addresses in three zones, the register
-// workload at several offered rates with load-step events, and the /proc
-// sampler (with byte accounting when root) recording into a real history
-// file. It needs an etcd binary: set FAULTLINE_ETCD to its path. With
-// FAULTLINE_COST_RUN_OUT set, the run directory is written there (for
-// `faultline cost --run`), otherwise to a temporary directory.
-//
-// Run it in a network namespace of its own so that its accounting rules
-// and etcd's ports touch nothing else on the machine:
-//
-//	ip netns add fl-cost && ip netns exec fl-cost ip link set lo up
-//	FAULTLINE_ETCD=/path/to/etcd ip netns exec fl-cost go test -run LocalEtcd ./measure/
+// three etcd members (this test binary re-executed as faultline's etcd
+// agent) on loopback addresses in three zones, the register workload at
+// several offered rates with load-step events, and the /proc sampler
+// (with byte accounting when root) recording into a real history file in
+// a temporary directory: the kind of run cost/testdata's etcd-local-steps
+// history came from.
 func TestLocalEtcdRunInLoadSteps(t *testing.T) {
-	bin := os.Getenv("FAULTLINE_ETCD")
-	if bin == "" {
-		t.Skip("set FAULTLINE_ETCD to an etcd binary to run real etcd members")
+	if testing.Short() {
+		t.Skip("runs three etcd members for about 15 s; skipped under -short")
 	}
-	steps := []float64{25, 50, 100, 200, 0}
-	stepDur := 8 * time.Second
-	if s := os.Getenv("FAULTLINE_COST_STEP"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stepDur = d
-	}
-	out := os.Getenv("FAULTLINE_COST_RUN_OUT")
-	if out == "" {
-		out = t.TempDir()
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	bin, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
+	steps := []float64{25, 100, 0}
+	const stepDur = 4 * time.Second
+	out := t.TempDir()
+	// Addresses of their own, so that no other test's servers collide.
+	base := fmt.Sprintf("127.%d.%d.", 100+rand.IntN(100), rand.IntN(250))
 	nodes := []platform.Node{
-		{Name: "n1", Region: "r1", Zone: "a", Addr: "127.0.0.2", Role: platform.RoleWorker},
-		{Name: "n2", Region: "r1", Zone: "b", Addr: "127.0.0.3", Role: platform.RoleWorker},
-		{Name: "n3", Region: "r1", Zone: "c", Addr: "127.0.0.4", Role: platform.RoleWorker},
+		{Name: "n1", Region: "r1", Zone: "a", Addr: base + "2", Role: platform.RoleWorker},
+		{Name: "n2", Region: "r1", Zone: "b", Addr: base + "3", Role: platform.RoleWorker},
+		{Name: "n3", Region: "r1", Zone: "c", Addr: base + "4", Role: platform.RoleWorker},
 	}
 	h := newShellHost(t, nodes...)
 	var peers []string
@@ -62,11 +59,11 @@ func TestLocalEtcdRunInLoadSteps(t *testing.T) {
 		peers = append(peers, fmt.Sprintf("%s=http://%s:32380", n.Name, n.Addr))
 	}
 	for _, n := range nodes {
-		if err := h.Run(context.Background(), n.Name, platform.Process{Path: bin, Args: []string{
+		if err := h.Run(context.Background(), n.Name, platform.Process{Path: bin, Env: []string{agent.Command(etcd.AgentName)}, Args: []string{
 			"--name", n.Name, "--data-dir", filepath.Join(h.DataDir(n.Name), "etcd"),
 			"--listen-client-urls", "http://" + n.Addr + ":32379", "--advertise-client-urls", "http://" + n.Addr + ":32379",
 			"--listen-peer-urls", "http://" + n.Addr + ":32380", "--initial-advertise-peer-urls", "http://" + n.Addr + ":32380",
-			"--initial-cluster", strings.Join(peers, ","), "--initial-cluster-state", "new", "--log-level", "error",
+			"--initial-cluster", strings.Join(peers, ","), "--log-level", "error",
 		}}); err != nil {
 			t.Fatal(err)
 		}

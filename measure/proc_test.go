@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/workload"
 )
@@ -48,6 +49,7 @@ func (h *shellHost) Run(ctx context.Context, node string, p platform.Process) er
 	}
 	c := exec.Command(p.Path, p.Args...)
 	c.Dir = h.DataDir(node)
+	c.Env = append(os.Environ(), p.Env...)
 	if err := c.Start(); err != nil {
 		return err
 	}
@@ -90,7 +92,7 @@ func sampleOf(t *testing.T, ss []workload.Sample, node string) workload.Sample {
 
 func TestProcSamplerReadsARealProcessTree(t *testing.T) {
 	if _, err := os.Stat("/proc/self/io"); err != nil {
-		t.Skipf("no /proc/PID/io here: %v", err)
+		testenv.Missing(t, "proc-io", "no /proc/PID/io here: %v", err)
 	}
 	nodes := []platform.Node{{Name: "n1", Zone: "a", Region: "r"}, {Name: "n2", Zone: "b", Region: "r"}}
 	h := newShellHost(t, nodes...)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
 // startHelper re-executes the test binary as TestHelperSocketPeer in the
@@ -41,7 +43,7 @@ func startHelper(t *testing.T, role string, env ...string) (*exec.Cmd, string) {
 // are attributed to the processes' nodes.
 func TestSocketTrafficAttributesByProcess(t *testing.T) {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
-		t.Skip("no /proc")
+		testenv.Missing(t, "proc", "no /proc")
 	}
 	server, addr := startHelper(t, "server")
 	client, sent := startHelper(t, "client", "FAULTLINE_TEST_SOCKET_ADDR="+addr)
@@ -114,6 +116,6 @@ func TestHelperSocketPeer(t *testing.T) {
 		fmt.Println(n)
 		time.Sleep(time.Hour)
 	default:
-		t.Skip("helper process only")
+		// Run as a test, not as a helper process: nothing to do.
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/engines/etcd/etcdtest"
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/reports"
 	"github.com/faultline-dev/faultline/workload"
@@ -146,7 +147,7 @@ func TestNegativeControl(t *testing.T) {
 		t.Skip("starts a real etcd cluster for 20s")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("the negative control partitions a follower with iptables, which needs root")
+		testenv.Missing(t, "root", "the negative control partitions a follower with iptables, which needs root")
 	}
 	s, err := Resolve("negative-control")
 	if err != nil {
@@ -213,7 +214,7 @@ func TestInterruptedRunHealsAndKeepsResults(t *testing.T) {
 		t.Skip("starts a real etcd cluster")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("partitions need root (iptables)")
+		testenv.Missing(t, "root", "partitions need root (iptables)")
 	}
 	s, err := Parse([]byte(`
 name: interrupted

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -31,11 +32,11 @@ type NS struct {
 func Need(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: it makes network namespaces and installs iptables rules and qdiscs in them")
+		testenv.Missing(t, "root", "it makes network namespaces and installs iptables rules and qdiscs in them")
 	}
 	for _, cmd := range []string{"ip", "iptables", "tc"} {
 		if _, err := exec.LookPath(cmd); err != nil {
-			t.Skipf("needs %s, which is not installed", cmd)
+			testenv.Missing(t, cmd, "needs %s, which is not installed", cmd)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -30,11 +31,9 @@ func TestEnsurePrivileged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Docker daemon and a container")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testenv.NeedRoot(t, "starts a Docker daemon")
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("needs the docker CLI")
+		testenv.Missing(t, "docker", "needs the docker CLI")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -133,12 +132,10 @@ func TestPrivateStopAndHeal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Docker daemon")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testenv.NeedRoot(t, "starts a Docker daemon")
 	for _, b := range []string{"docker", "dockerd", "runc", "ip", "iptables", "nsenter"} {
 		if _, err := findBinary("", b); err != nil {
-			t.Skipf("needs %s", b)
+			testenv.Missing(t, b, "%s is not installed", b)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

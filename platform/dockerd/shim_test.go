@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
 // noResource is this machine's bounding set: every capability up to
@@ -157,7 +158,7 @@ func TestPlan(t *testing.T) {
 func TestShimRewritesAndExecs(t *testing.T) {
 	bnd, err := BoundingSet()
 	if err != nil {
-		t.Skipf("no capability bounding set to read: %v", err)
+		testenv.Missing(t, "proc", "no capability bounding set to read: %v", err)
 	}
 	dir := t.TempDir()
 	spec := `{"process":{"capabilities":{"bounding":["CAP_KILL","CAP_SYS_RESOURCE"]}}}`

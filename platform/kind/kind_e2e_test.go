@@ -17,11 +17,7 @@ import (
 // FAULTLINE_DOCKER_HOST (default DOCKER_HOST) from FAULTLINE_NODE_IMAGE,
 // and acts on a worker through every capability.
 func TestClusterE2E(t *testing.T) {
-	image := os.Getenv("FAULTLINE_NODE_IMAGE")
-	if image == "" {
-		t.Skip("FAULTLINE_NODE_IMAGE is not set (a kind node image this daemon has)")
-	}
-	host := os.Getenv("FAULTLINE_DOCKER_HOST")
+	host, image := e2eDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p := New(Options{DockerHost: host, NodeImage: image, Name: "fl-kind-e2e", StateDir: t.TempDir(), Log: testWriter{t}})

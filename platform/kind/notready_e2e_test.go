@@ -4,7 +4,6 @@ package kind
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -18,13 +17,10 @@ import (
 // the generated configuration sets (the default is 40–50 s), and how
 // long the node takes to be Ready again once thawed.
 func TestNotReadyE2E(t *testing.T) {
-	image := os.Getenv("FAULTLINE_NODE_IMAGE")
-	if image == "" {
-		t.Skip("FAULTLINE_NODE_IMAGE is not set (a kind node image this daemon has)")
-	}
+	host, image := e2eDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	p := New(Options{DockerHost: os.Getenv("FAULTLINE_DOCKER_HOST"), NodeImage: image, Name: "fl-kind-nr", StateDir: t.TempDir()})
+	p := New(Options{DockerHost: host, NodeImage: image, Name: "fl-kind-nr", StateDir: t.TempDir()})
 	cl, err := p.Create(ctx, platform.Topology{Regions: []platform.Region{zones("r", "a")}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,38 +4,26 @@ package kind
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/faultline-dev/faultline/faults"
-	"github.com/faultline-dev/faultline/faults/delayer"
-	"github.com/faultline-dev/faultline/internal/agent"
 	"github.com/faultline-dev/faultline/platform"
 )
-
-func TestMain(m *testing.M) {
-	// The packet delayer that region latency starts is this binary.
-	agent.Main(map[string]agent.Func{delayer.AgentName: delayer.Agent})
-	os.Exit(m.Run())
-}
 
 // TestRegionLatencyE2E boots two regions of one node each with 20ms
 // one-way latency between them and measures the round trip between the
 // nodes, before and after Delete removes the latency from a retained
 // cluster.
 func TestRegionLatencyE2E(t *testing.T) {
-	image := os.Getenv("FAULTLINE_NODE_IMAGE")
-	if image == "" {
-		t.Skip("FAULTLINE_NODE_IMAGE is not set (a kind node image this daemon has)")
-	}
+	host, image := e2eDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	st := t.TempDir()
 	p := New(Options{
-		DockerHost: os.Getenv("FAULTLINE_DOCKER_HOST"), NodeImage: image, Name: "fl-kind-rl", StateDir: st,
+		DockerHost: host, NodeImage: image, Name: "fl-kind-rl", StateDir: st,
 		RegionLatency: faults.LoggedRegionLatency(faults.NewLog(testWriter{t}, func() time.Duration { return 0 })),
 	})
 	topo := platform.Topology{

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/internal/agent"
+	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -523,7 +524,7 @@ func TestRegionLatencyHook(t *testing.T) {
 // uids cannot reach it.
 func TestCreateFailsCleanly(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("the work directory check applies to per-node uids, which need root")
+		testenv.Missing(t, "root", "the work directory check applies to per-node uids, which need root")
 	}
 	p := New(Options{WorkDir: t.TempDir()}) // mode 0700 parent
 	_, err := p.Create(context.Background(), threeZones(1, 1, 1))
