@@ -81,7 +81,7 @@ e2e: images
 NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
 nightly: e2e build
 	@$(DEPS) go databases net docker images bench
-	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure | $(TESTSUM)
+	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient | $(TESTSUM)
 	./$(BIN) matrix $(NIGHTLY_SCENARIOS) --out runs/nightly
 	./scripts/bench.sh
 

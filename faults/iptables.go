@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
 
 // ChainNamer is implemented by clusters that name the iptables chains
@@ -16,9 +17,6 @@ import (
 type ChainNamer interface {
 	ChainName(purpose string) string
 }
-
-// maxChain is the longest chain name iptables accepts.
-const maxChain = 28
 
 // chainName names the chain a fault installs on cluster c for purpose
 // ("p3": the partition of schedule entry 3). Clusters that do not name
@@ -29,9 +27,9 @@ func chainName(c platform.Cluster, purpose string) string {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(c.Name()))
-	name := fmt.Sprintf("FL-%08x-%s", h.Sum32(), purpose)
-	if len(name) > maxChain {
-		name = name[:maxChain]
+	name := fmt.Sprintf("%s%08x-%s", iptables.Prefix, h.Sum32(), purpose)
+	if len(name) > iptables.MaxChain {
+		name = name[:iptables.MaxChain]
 	}
 	return name
 }

@@ -104,6 +104,13 @@ func (n *Nemesis) runOne(ctx context.Context, start time.Time, s Scheduled) erro
 	if m, ok := s.Fault.(Mechanism); ok {
 		mech = m.Mechanism()
 	}
+	if err != nil && ctx.Err() != nil {
+		// The run ended while the fault went in; Inject undid what it
+		// did. Not a failure of the fault: the run was stopped.
+		n.Recorder.FaultEnd(s.Spec.ID, mech, nil)
+		n.Log.Printf("fault %d %s: injection interrupted by the end of the run: %v", s.Spec.ID, label, err)
+		return nil
+	}
 	if err != nil {
 		err = fmt.Errorf("inject: %w", err)
 		n.Recorder.FaultEnd(s.Spec.ID, mech, err)

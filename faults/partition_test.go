@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
 
 func nodes(names ...string) []platform.Node {
@@ -135,10 +136,10 @@ func TestChainName(t *testing.T) {
 	}
 	a := chainName(plainCluster{name: "kind-a"}, "p3")
 	b := chainName(plainCluster{name: "kind-b"}, "p3")
-	if a == b || !strings.HasPrefix(a, "FL-") || len(a) > maxChain {
+	if a == b || !strings.HasPrefix(a, "FL-") || len(a) > iptables.MaxChain {
 		t.Errorf("fallback names %q and %q", a, b)
 	}
-	if long := chainName(plainCluster{name: "x"}, strings.Repeat("p", 40)); len(long) > maxChain {
+	if long := chainName(plainCluster{name: "x"}, strings.Repeat("p", 40)); len(long) > iptables.MaxChain {
 		t.Errorf("%q is longer than iptables allows", long)
 	}
 }

@@ -53,7 +53,7 @@ func LoggedRegionLatency(log *Log) func(ctx context.Context, c platform.Cluster,
 			return func(context.Context) error { return nil }, nil
 		}
 		s := &shaper{c: c, nc: nc, prober: &netemProber{}, log: log, seed: 0x5eed}
-		heal, mech, err := s.install(ctx, "rl", links, Shape{Delay: latency})
+		heal, mech, err := s.standing(ctx, "rl", "region latency", links, Shape{Delay: latency})
 		if err != nil {
 			return nil, err
 		}

@@ -105,8 +105,12 @@ func hostPeer(addr string) peer {
 // (timer slack, a busy two-core machine).
 func tolerance(want time.Duration) time.Duration { return max(5*time.Millisecond, want/10) }
 
+// within reports whether a measured delay is what shaping asked for. A
+// busy machine (CI beside other builds) only adds to a round trip, so the
+// slack above is wider than below: a quarter of want, which still tells
+// a delay applied twice from once.
 func within(got, want time.Duration) bool {
-	return got >= want-tolerance(want) && got <= want+tolerance(want)
+	return got >= want-tolerance(want) && got <= want+max(tolerance(want), want/4)
 }
 
 // fastest is the shortest of several round trips. A loaded machine can

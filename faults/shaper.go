@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/faultline-dev/faultline/platform"
 )
@@ -19,6 +20,91 @@ type shaper struct {
 	log    *Log
 	// seed seeds the delayers' jitter, mixed with each namespace's name.
 	seed uint64
+	// only, when set, limits installing to that network namespace: the
+	// namespace of a node that came back without its rules.
+	only string
+}
+
+// groups groups links by the namespace of their at end, keeping only
+// s.only's when it is set.
+func (s *shaper) groups(links []Link, at side) []nsLinks {
+	gs := groupLinks(links, at, s.nc.NetNamespace)
+	if s.only == "" {
+		return gs
+	}
+	var out []nsLinks
+	for _, g := range gs {
+		if g.ns == s.only {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// restorer installs a shaping again in the namespace of a node that
+// restarted without it (platform.RestartHooks), and heals what it
+// installed along with the original.
+type restorer struct {
+	s       *shaper
+	purpose string
+	links   []Link
+	shape   Shape
+	what    string // names the shaping in the fault log
+
+	mu    sync.Mutex
+	heals []Heal
+}
+
+// standing installs links' shape for purpose and, where the cluster's
+// nodes lose their network state on a restart, keeps it installed on each
+// node that comes back, until the returned Heal (which also removes what
+// was installed again).
+func (s *shaper) standing(ctx context.Context, purpose, what string, links []Link, shape Shape) (Heal, string, error) {
+	heal, mech, err := s.install(ctx, purpose, links, shape)
+	if err != nil {
+		return nil, mech, err
+	}
+	rh, ok := s.c.(platform.RestartHooks)
+	if !ok {
+		return heal, mech, nil
+	}
+	r := &restorer{s: s, purpose: purpose, links: links, shape: shape, what: what}
+	unhook := rh.AddRestartHook(r.restore)
+	return onceHeal(func(ctx context.Context) error {
+		unhook()
+		r.mu.Lock()
+		again := r.heals
+		r.heals = nil
+		r.mu.Unlock()
+		var errs []error
+		for _, h := range again {
+			errs = append(errs, h(ctx))
+		}
+		errs = append(errs, heal(ctx))
+		return errors.Join(errs...)
+	}), mech, nil
+}
+
+// restore installs the shaping again in node's namespace, if any of its
+// links end there.
+func (r *restorer) restore(ctx context.Context, node string) error {
+	s := *r.s
+	s.only = s.nc.NetNamespace(node)
+	if len(s.groups(r.links, atDst)) == 0 && len(s.groups(r.links, atSrc)) == 0 {
+		return nil
+	}
+	heal, mech, err := s.install(ctx, r.purpose, r.links, r.shape)
+	if heal != nil {
+		r.mu.Lock()
+		r.heals = append(r.heals, heal)
+		r.mu.Unlock()
+	}
+	if err != nil {
+		r.s.log.Printf("%s: installing again on %s after its restart failed: %v", r.what, node, err)
+		return fmt.Errorf("%s: %w", r.what, err)
+	}
+	r.s.log.Printf("%s: installed again on %s after its restart (%s)", r.what, node, mech)
+	return nil
 }
 
 // podNetworker is platform.PodNetworks: clusters whose nodes also carry
@@ -126,7 +212,7 @@ func (s *shaper) allHaveNetem(ctx context.Context, links []Link) bool {
 // installLoss drops packets where they arrive, with the statistic match.
 func (s *shaper) installLoss(ctx context.Context, chain string, links []Link, nets map[string][]string, loss float64) (Heal, error) {
 	var sets []RuleSet
-	for _, g := range groupLinks(links, atDst, s.nc.NetNamespace) {
+	for _, g := range s.groups(links, atDst) {
 		sets = append(sets, lossRules(chain, g, nets, loss))
 	}
 	return InstallRules(ctx, s.nc, sets, s.log)
@@ -150,7 +236,7 @@ func (s *shaper) installDelay(ctx context.Context, chain string, links []Link, n
 		}
 		return errors.Join(errs...)
 	}
-	for _, g := range groupLinks(links, atDst, s.nc.NetNamespace) {
+	for _, g := range s.groups(links, atDst) {
 		h, p, err := s.delayNamespace(ctx, chain, g, nets, shape)
 		if p != nil {
 			procs = append(procs, p)
@@ -198,7 +284,7 @@ func (s *shaper) delayNamespace(ctx context.Context, chain string, g nsLinks, ne
 // before the classes, so that a class is never without the rule that
 // keeps sweepTC from taking it for garbage.
 func (s *shaper) installTC(ctx context.Context, chain string, links []Link, nets map[string][]string, shape Shape) (Heal, error) {
-	groups := groupLinks(links, atSrc, s.nc.NetNamespace)
+	groups := s.groups(links, atSrc)
 	var rules Heal
 	err := func() error {
 		unlock, err := lockHost(ctx)

@@ -148,7 +148,7 @@ func (f *shaping) Inject(ctx context.Context, c platform.Cluster, t Target) (Hea
 		return nil, fmt.Errorf("%s: %w", kind, err)
 	}
 	s := &shaper{c: c, nc: nc, prober: &f.prober, log: t.Log, seed: uint64(f.spec.ID) + 1}
-	heal, mech, err := s.install(ctx, f.purpose(), links, f.shape())
+	heal, mech, err := s.standing(ctx, f.purpose(), f.Name(), links, f.shape())
 	f.mu.Lock()
 	f.mechanism = mech
 	f.mu.Unlock()

@@ -154,3 +154,18 @@ func MapImage(c Cluster, ref string) string {
 	}
 	return ref
 }
+
+// RestartHooks is implemented by clusters whose nodes come back from a
+// restart without the network state faultline put in them: a kind node
+// container that is started again gets a new network namespace, without
+// the iptables rules, qdiscs and packet delayers of the shaping in force.
+// Whoever installs standing state registers a hook that installs it
+// again.
+type RestartHooks interface {
+	// AddRestartHook registers f, which NodeController.Start runs with
+	// the node's name after the node is running again and before Start
+	// returns (so before the engine on it serves again); an error from f
+	// is Start's error. The returned function unregisters f and is safe
+	// to call more than once.
+	AddRestartHook(f func(ctx context.Context, node string) error) (remove func())
+}

@@ -44,5 +44,7 @@ func RuleGone(err error) bool {
 	out := string(ce.Output)
 	return strings.Contains(out, "No chain/target/match by that name") ||
 		strings.Contains(out, "does a matching rule exist") ||
-		strings.Contains(out, "doesn't exist")
+		strings.Contains(out, "doesn't exist") ||
+		strings.Contains(out, "does not exist") || // iptables-nft: Chain 'X' does not exist
+		strings.Contains(out, "Couldn't load target") // a jump to a chain already deleted
 }

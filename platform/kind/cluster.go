@@ -50,6 +50,9 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	deleted bool
+	// hooks run after a node is started again (platform.RestartHooks).
+	hooks    map[int]func(context.Context, string) error
+	nextHook int
 }
 
 var (
@@ -59,6 +62,7 @@ var (
 	_ platform.NodeController    = (*Cluster)(nil)
 	_ platform.NetworkController = (*Cluster)(nil)
 	_ platform.FaultSupport      = (*Cluster)(nil)
+	_ platform.RestartHooks      = (*Cluster)(nil)
 	_ platform.LogExporter       = (*Cluster)(nil)
 )
 

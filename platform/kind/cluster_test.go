@@ -70,25 +70,6 @@ func TestWorkerRefusesControlPlane(t *testing.T) {
 	}
 }
 
-func TestChainRemoval(t *testing.T) {
-	save := `-P INPUT ACCEPT
--N FL-1a2b3c4d-p3
--N KUBE-SERVICES
--A INPUT -j FL-1a2b3c4d-p3
--A INPUT -j KUBE-SERVICES
--A FL-1a2b3c4d-p3 -s 10.0.0.2/32 -d 10.0.0.3/32 -j DROP
-`
-	got := chainRemoval("filter", save)
-	want := [][]string{
-		{"iptables", "-w", "5", "-t", "filter", "-D", "INPUT", "-j", "FL-1a2b3c4d-p3"},
-		{"iptables", "-w", "5", "-t", "filter", "-F", "FL-1a2b3c4d-p3"},
-		{"iptables", "-w", "5", "-t", "filter", "-X", "FL-1a2b3c4d-p3"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("chainRemoval =\n%q\nwant\n%q", got, want)
-	}
-}
-
 func TestStateLock(t *testing.T) {
 	st := state{dir: t.TempDir()}
 	if _, ok := st.read("c1"); ok {

@@ -9,15 +9,8 @@ import (
 
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
-
-// chainPrefix starts the name of every iptables chain faults install.
-const chainPrefix = "FL-"
-
-// healTables are the iptables tables fault chains live in: filter
-// (partitions, loss), security (the delayer's queue rules), and mangle and
-// nat for good measure.
-var healTables = []string{"filter", "security", "mangle", "nat"}
 
 // Heal restores the kind clusters faultline created (those in the default
 // state directory) that no faultline process is using: it starts killed
@@ -103,56 +96,9 @@ func healCluster(ctx context.Context, st state, rec record, w io.Writer) error {
 // namespace, and the jumps to them. Every such chain in a node of a
 // cluster faultline owns is faultline's.
 func removeChains(ctx context.Context, nc platform.NetworkController, node string, w io.Writer) error {
-	var errs []error
-	for _, table := range healTables {
-		out, err := nc.NetExec(ctx, node, "iptables", "-w", "5", "-t", table, "-S")
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, argv := range chainRemoval(table, string(out)) {
-			if _, err := nc.NetExec(ctx, node, argv...); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		for _, ch := range ownedChains(string(out)) {
-			fmt.Fprintf(w, "removed iptables chain %s/%s on %s\n", table, ch, node)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// ownedChains lists the chains faults installed, from iptables -S output.
-func ownedChains(save string) []string {
-	var out []string
-	for _, line := range strings.Split(save, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], chainPrefix) {
-			out = append(out, f[1])
-		}
-	}
-	return out
-}
-
-// chainRemoval returns the commands that remove faultline's chains from
-// table, given its iptables -S output: delete the jumps to them, then
-// flush and delete each chain.
-func chainRemoval(table, save string) [][]string {
-	ipt := func(args ...string) []string {
-		return append([]string{"iptables", "-w", "5", "-t", table}, args...)
-	}
-	var cmds [][]string
-	for _, line := range strings.Split(save, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 4 && f[0] == "-A" && f[len(f)-2] == "-j" && strings.HasPrefix(f[len(f)-1], chainPrefix) && !strings.HasPrefix(f[1], chainPrefix) {
-			f[0] = "-D"
-			cmds = append(cmds, ipt(f...))
-		}
-	}
-	for _, ch := range ownedChains(save) {
-		cmds = append(cmds, ipt("-F", ch), ipt("-X", ch))
-	}
-	return cmds
+	run := func(ctx context.Context, argv ...string) ([]byte, error) { return nc.NetExec(ctx, node, argv...) }
+	owned := func(ch string) bool { return strings.HasPrefix(ch, iptables.Prefix) }
+	return iptables.RemoveOwned(ctx, run, owned, " on "+node, w)
 }
 
 // containerNet is a platform.NetworkController over node containers by

@@ -2,7 +2,9 @@ package kind
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/faultline-dev/faultline/platform"
 )
@@ -43,12 +45,77 @@ func (c *Cluster) Stop(ctx context.Context, node string) error {
 
 // Start implements platform.NodeController: docker start, or docker
 // unpause for a frozen node. The node keeps its address.
+//
+// A node that was not running comes back with a new network namespace;
+// Start then runs the restart hooks (platform.RestartHooks), which
+// install the standing shaping again, before it returns.
 func (c *Cluster) Start(ctx context.Context, node string) error {
 	n, err := c.worker(node)
 	if err != nil {
 		return err
 	}
-	return c.act(ctx, node, func(ctx context.Context, name string) error { return c.docker.start(ctx, name, n.Addr) })
+	restarted := false
+	err = c.act(ctx, node, func(ctx context.Context, name string) error {
+		st, err := c.docker.inspect(ctx, name)
+		if err != nil {
+			return err
+		}
+		if st.running {
+			if st.paused {
+				return c.docker.resume(ctx, name)
+			}
+			return nil
+		}
+		restarted = true
+		return c.docker.start(ctx, name, n.Addr)
+	})
+	if err != nil || !restarted {
+		return err
+	}
+	return c.runRestartHooks(ctx, node)
+}
+
+// AddRestartHook implements platform.RestartHooks.
+func (c *Cluster) AddRestartHook(f func(ctx context.Context, node string) error) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hooks == nil {
+		c.hooks = map[int]func(context.Context, string) error{}
+	}
+	id := c.nextHook
+	c.nextHook++
+	c.hooks[id] = f
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.hooks, id)
+	}
+}
+
+// runRestartHooks runs every restart hook for node, in the order they
+// were added.
+func (c *Cluster) runRestartHooks(ctx context.Context, node string) error {
+	c.mu.Lock()
+	ids := make([]int, 0, len(c.hooks))
+	for id := range c.hooks {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	hooks := make([]func(context.Context, string) error, 0, len(ids))
+	for _, id := range ids {
+		hooks = append(hooks, c.hooks[id])
+	}
+	c.mu.Unlock()
+	var errs []error
+	for _, h := range hooks {
+		if err := h(ctx, node); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("restore %s after its restart: %w", node, err)
+	}
+	return nil
 }
 
 // Pause implements platform.NodeController: docker pause (the cgroup

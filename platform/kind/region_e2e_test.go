@@ -13,10 +13,13 @@ import (
 	"github.com/faultline-dev/faultline/platform"
 )
 
-// TestRegionLatencyE2E boots two regions of one node each with 20ms
-// one-way latency between them and measures the round trip between the
-// nodes, before and after Delete removes the latency from a retained
-// cluster.
+// TestRegionLatencyE2E boots three regions of one node each with 20ms
+// one-way latency between them, measures the round trip between nodes,
+// kills a node and starts it again (it comes back in a new network
+// namespace) and measures again: the standing latency must be back
+// before Start returns. Then Delete must succeed, although the restarted
+// node's original rules are gone, and a retained cluster's latency is
+// removed.
 func TestRegionLatencyE2E(t *testing.T) {
 	host, image := e2eDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -27,7 +30,7 @@ func TestRegionLatencyE2E(t *testing.T) {
 		RegionLatency: faults.LoggedRegionLatency(faults.NewLog(testWriter{t}, func() time.Duration { return 0 })),
 	})
 	topo := platform.Topology{
-		Regions:       []platform.Region{zones("east", "e-a"), zones("west", "w-a")},
+		Regions:       []platform.Region{zones("east", "e-a"), zones("west", "w-a"), zones("south", "s-a")},
 		RegionLatency: 20 * time.Millisecond,
 	}
 	cl, err := p.Create(ctx, topo)
@@ -35,9 +38,10 @@ func TestRegionLatencyE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cl.(*Cluster)
+	deleted := false
 	defer func() {
-		if err := c.Delete(context.Background()); err != nil {
-			t.Error(err)
+		if !deleted {
+			c.Delete(context.Background())
 		}
 	}()
 	nodes, _ := c.Nodes(ctx)
@@ -45,10 +49,10 @@ func TestRegionLatencyE2E(t *testing.T) {
 	// A TCP connect to the other node's kubelet takes one round trip.
 	// (ping would under-report: it takes the reply's time from the
 	// kernel's receive timestamp, before the delayer holds it.)
-	rtt := func() time.Duration {
+	rtt := func(from, to platform.Node) time.Duration {
 		best := time.Hour
 		for range 3 {
-			out, err := c.NetExec(ctx, w[0].Name, "curl", "-sk", "-o", "/dev/null", "-w", "%{time_connect}", "https://"+w[1].Addr+":10250/healthz")
+			out, err := c.NetExec(ctx, from.Name, "curl", "-sk", "-o", "/dev/null", "-w", "%{time_connect}", "https://"+to.Addr+":10250/healthz")
 			if err != nil && !regexp.MustCompile(`^[0-9.]+$`).Match(out) {
 				t.Fatalf("curl: %v", err)
 			}
@@ -57,23 +61,50 @@ func TestRegionLatencyE2E(t *testing.T) {
 		}
 		return best
 	}
-	with := rtt()
-	t.Logf("TCP connect between regions: %s (want ≥ 40ms: 20ms each way)", with)
-	if with < 38*time.Millisecond {
-		t.Errorf("round trip %s with 20ms one-way latency between regions", with)
+	dump := func() {
 		for _, n := range w {
-			out, err := c.NetExec(ctx, n.Name, "iptables", "-t", "security", "-S", "-v")
+			out, err := c.NetExec(ctx, n.Name, "iptables", "-t", "security", "-L", "-v", "-n")
 			t.Logf("%s security table: %v\n%s", n.Name, err, out)
-			out, err = c.NetExec(ctx, n.Name, "iptables", "-t", "security", "-L", "-v", "-n")
-			t.Logf("%s counters: %v\n%s", n.Name, err, out)
 		}
 	}
-	if err := c.removeLatency(ctx); err != nil {
+	for _, to := range w[1:] {
+		with := rtt(w[0], to)
+		t.Logf("TCP connect %s → %s: %s (want ≥ 40ms: 20ms each way)", w[0].Region, to.Region, with)
+		if with < 38*time.Millisecond {
+			t.Errorf("round trip %s with 20ms one-way latency between regions", with)
+			dump()
+		}
+	}
+
+	// The killed node comes back in a new network namespace: Start
+	// installs the region latency again before it returns.
+	if err := c.Kill(ctx, w[0].Name); err != nil {
 		t.Fatal(err)
 	}
-	without := rtt()
+	start := time.Now()
+	if err := c.Start(ctx, w[0].Name); err != nil {
+		t.Fatalf("Start after kill: %v", err)
+	}
+	t.Logf("node %s started again, its latency restored, in %s", w[0].Name, time.Since(start).Round(time.Millisecond))
+	for _, to := range w[1:] {
+		again := rtt(w[0], to)
+		t.Logf("after the restart, TCP connect %s → %s: %s", w[0].Region, to.Region, again)
+		if again < 38*time.Millisecond {
+			t.Errorf("round trip %s after %s restarted: the region latency was not installed again", again, w[0].Name)
+			dump()
+		}
+	}
+
+	if err := c.removeLatency(ctx); err != nil {
+		t.Fatalf("remove the region latency after a node restart: %v", err)
+	}
+	without := rtt(w[0], w[1])
 	t.Logf("TCP connect after removal: %s", without)
 	if without > 15*time.Millisecond {
 		t.Errorf("round trip %s after the latency was removed", without)
+	}
+	deleted = true
+	if err := c.Delete(context.Background()); err != nil {
+		t.Errorf("Delete after a node restart: %v", err)
 	}
 }

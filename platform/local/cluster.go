@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
 
 // uidBase is the first uid of node processes. A node's uid encodes its
@@ -302,9 +303,9 @@ func (c *Cluster) PortFor(node, name string) (int, error) {
 // faults that install rules (purpose such as "p3" for the partition of
 // schedule entry 3). Heal finds such chains after a crash by the prefix.
 func (c *Cluster) ChainName(purpose string) string {
-	name := chainPrefix + c.id + "-" + purpose
-	if len(name) > maxChain {
-		name = name[:maxChain]
+	name := iptables.Prefix + c.id + "-" + purpose
+	if len(name) > iptables.MaxChain {
+		name = name[:iptables.MaxChain]
 	}
 	return name
 }
@@ -380,7 +381,7 @@ func (c *Cluster) Delete(ctx context.Context) error {
 	}
 	wg.Wait()
 	if c.isolate {
-		if err := removeChains(ctx, io.Discard, chainPrefix+c.id); err != nil {
+		if err := removeChains(ctx, io.Discard, iptables.Prefix+c.id); err != nil {
 			errs = append(errs, err)
 		}
 	}

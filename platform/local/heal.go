@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/faultline-dev/faultline/internal/procs"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
 
 // Heal removes what crashed runs of the local platform left on this host:
@@ -68,7 +69,7 @@ func heal(ctx context.Context, w io.Writer, match func(id string) bool) error {
 func leftovers(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	if os.Geteuid() == 0 {
-		for _, table := range tables {
+		for _, table := range iptables.Tables {
 			chains, _, err := chainsIn(ctx, table)
 			if err != nil {
 				return nil, err
@@ -89,7 +90,7 @@ func leftovers(ctx context.Context) ([]string, error) {
 	}
 	ids := make([]string, 0, len(seen))
 	for id := range seen {
-		if ownedChain.MatchString(chainPrefix + id) {
+		if ownedChain.MatchString(iptables.Prefix + id) {
 			ids = append(ids, id)
 		}
 	}
@@ -114,7 +115,7 @@ func healCluster(ctx context.Context, w io.Writer, id string) error {
 		fmt.Fprintf(w, "killed process %d (node %s of cluster local-%s)\n", p.pid, p.node, id)
 	}
 	if os.Geteuid() == 0 {
-		if err := removeChains(ctx, w, chainPrefix+id); err != nil {
+		if err := removeChains(ctx, w, iptables.Prefix+id); err != nil {
 			errs = append(errs, err)
 		}
 	}

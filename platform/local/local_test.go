@@ -19,6 +19,7 @@ import (
 	"github.com/faultline-dev/faultline/internal/agent"
 	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/iptables"
 )
 
 // TestMain lets the test binary serve as the node executable: the agents
@@ -403,23 +404,6 @@ func TestCanInject(t *testing.T) {
 	}
 }
 
-func TestSplitRule(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{`-A INPUT -j FL-0a1b2c3d-p1`, []string{"-A", "INPUT", "-j", "FL-0a1b2c3d-p1"}},
-		{`-A X -m comment --comment "faultline local-1 n1" -j SNAT`, []string{"-A", "X", "-m", "comment", "--comment", "faultline local-1 n1", "-j", "SNAT"}},
-		{`-A X -m comment --comment "say \"hi\""`, []string{"-A", "X", "-m", "comment", "--comment", `say "hi"`}},
-		{`-A X --comment ""`, []string{"-A", "X", "--comment", ""}},
-	}
-	for _, tt := range tests {
-		if got := splitRule(tt.in); strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
-			t.Errorf("splitRule(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func procUID(t *testing.T, pid int) int {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -443,13 +427,13 @@ func ownChains(t *testing.T, id string) []string {
 		return nil
 	}
 	var out []string
-	for _, table := range tables {
+	for _, table := range iptables.Tables {
 		chains, _, err := chainsIn(context.Background(), table)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, ch := range chains {
-			if strings.HasPrefix(ch, chainPrefix+id) {
+			if strings.HasPrefix(ch, iptables.Prefix+id) {
 				out = append(out, table+"/"+ch)
 			}
 		}
