@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/faultline-dev/faultline/platform"
 )
@@ -93,6 +94,7 @@ func (r *restorer) restore(ctx context.Context, node string) error {
 	if len(s.groups(r.links, atDst)) == 0 && len(s.groups(r.links, atSrc)) == 0 {
 		return nil
 	}
+	start := time.Now()
 	heal, mech, err := s.install(ctx, r.purpose, r.links, r.shape)
 	if heal != nil {
 		r.mu.Lock()
@@ -103,7 +105,7 @@ func (r *restorer) restore(ctx context.Context, node string) error {
 		r.s.log.Printf("%s: installing again on %s after its restart failed: %v", r.what, node, err)
 		return fmt.Errorf("%s: %w", r.what, err)
 	}
-	r.s.log.Printf("%s: installed again on %s after its restart (%s)", r.what, node, mech)
+	r.s.log.Printf("%s: installed again on %s after its restart (%s, in %s)", r.what, node, mech, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
