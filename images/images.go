@@ -163,6 +163,24 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	if d == nil {
 		return fmt.Errorf("images: no Docker daemon (see dockerd.Ensure)")
 	}
+	// Images already built need no lock: a no-op build does not wait for
+	// another process's build of something else.
+	var todo []string
+	for _, n := range names {
+		ok, err := imageExists(ctx, d, Ref(n))
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Fprintf(log, "images: %s is up to date\n", Ref(n))
+			continue
+		}
+		todo = append(todo, n)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	names = todo
 	if err := preflight(ctx, d, names); err != nil {
 		return err
 	}
