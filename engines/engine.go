@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 // Protocols engines speak, which decide the workload's client.
@@ -28,6 +29,27 @@ type Spec struct {
 	Replicas int `json:"replicas,omitempty"`
 	// Options are engine-specific settings, validated by the engine.
 	Options map[string]string `json:"options,omitempty"`
+	// Images maps official image references (an operator's, its
+	// operand's) to the images to run in their place: for nodes that
+	// cannot pull the official ones (engine.images, --image-override).
+	Images map[string]string `json:"images,omitempty"`
+	// Artifacts is a directory where the engine records what it applies
+	// to a cluster (the rendered charts and manifests); empty records
+	// nothing. The runner sets it inside the run directory.
+	Artifacts string `json:"-"`
+}
+
+// MapImage returns the image to run for the official reference ref: the
+// one Images names, else the cluster's local stand-in
+// (platform.MapImage), else ref.
+func (s Spec) MapImage(c platform.Cluster, ref string) string {
+	if r, ok := s.Images[ref]; ok {
+		return r
+	}
+	if c == nil {
+		return ref
+	}
+	return platform.MapImage(c, ref)
 }
 
 // Endpoint is an address a client can reach the engine at.
@@ -151,6 +173,19 @@ type IsolationClaimer interface {
 	// repeatable-read, serializable) under spec, or "" to leave it to the
 	// protocol.
 	ClaimedIsolation(spec Spec, isolation string) string
+}
+
+// Manifester is implemented by engines deployed on Kubernetes, which say
+// what they would install without a cluster (`faultline manifests`, `run
+// --dry-run`, and the schema tests).
+type Manifester interface {
+	// Manifests returns what Deploy installs for spec on a Kubernetes
+	// cluster of t's topology, in order: charts with the values passed to
+	// them, release manifests with the images they rewrite, and the
+	// objects the engine generates. It does no I/O; images are the
+	// official ones mapped by spec.Images only (a cluster's local
+	// stand-ins are not known before it exists).
+	Manifests(spec Spec, t Target) (kube.Plan, error)
 }
 
 // Teardown is implemented by engines that create something deleting the

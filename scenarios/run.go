@@ -231,7 +231,9 @@ func (r *run) boot(ctx context.Context) bool {
 		return false
 	}
 	r.p.Phase("deploy", "deploying %s", r.engine.Name())
-	if err := r.engine.Deploy(ctx, r.cluster, r.s.EngineSpec()); err != nil {
+	spec := r.s.EngineSpec()
+	spec.Artifacts = filepath.Join(r.out.Dir, "manifests")
+	if err := r.engine.Deploy(ctx, r.cluster, spec); err != nil {
 		r.fail(fmt.Errorf("deploy %s: %w", r.engine.Name(), err))
 		return false
 	}
