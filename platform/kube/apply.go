@@ -56,6 +56,9 @@ func ToUnstructured(objs ...runtime.Object) ([]*unstructured.Unstructured, error
 		// which are no fields of an apply configuration.
 		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 		unstructured.RemoveNestedField(u.Object, "status")
+		if spec, ok := u.Object["spec"].(map[string]any); ok && len(spec) == 0 {
+			delete(u.Object, "spec")
+		}
 		out = append(out, u)
 	}
 	return out, nil

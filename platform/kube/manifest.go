@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // maxManifest bounds a release manifest's size.
@@ -30,6 +32,11 @@ type ReleaseManifest struct {
 	// PullIfNotPresent turns imagePullPolicy Always into IfNotPresent, so
 	// that images preloaded into the nodes are used.
 	PullIfNotPresent bool `json:"pullIfNotPresent,omitempty"`
+	// NodeSelector and Tolerations, when set, replace those of every
+	// Deployment's pods: to keep an operator off the nodes faults take
+	// down.
+	NodeSelector map[string]string   `json:"nodeSelector,omitempty"`
+	Tolerations  []corev1.Toleration `json:"tolerations,omitempty"`
 }
 
 // Load fetches or reads the manifest, decodes it and applies Images and
@@ -44,6 +51,11 @@ func (m ReleaseManifest) Load(ctx context.Context) ([]*unstructured.Unstructured
 		return nil, fmt.Errorf("release manifest %s: %w", Truncate(m.Source, 60), err)
 	}
 	for _, o := range objs {
+		if o.GetKind() == "Deployment" && (m.NodeSelector != nil || m.Tolerations != nil) {
+			if err := place(o, m.NodeSelector, m.Tolerations); err != nil {
+				return nil, fmt.Errorf("release manifest: %s: %w", Describe(o), err)
+			}
+		}
 		o.Object = rewrite(o.Object, func(path []string, s string) string {
 			if r, ok := m.Images[s]; ok {
 				return r
@@ -101,4 +113,31 @@ func rewrite(v any, f func(path []string, s string) string, path []string) any {
 		return f(path, x)
 	}
 	return v
+}
+
+// place sets a Deployment's pods' node selector and tolerations.
+func place(o *unstructured.Unstructured, sel map[string]string, tol []corev1.Toleration) error {
+	if sel != nil {
+		m := map[string]any{}
+		for k, v := range sel {
+			m[k] = v
+		}
+		if err := unstructured.SetNestedMap(o.Object, m, "spec", "template", "spec", "nodeSelector"); err != nil {
+			return err
+		}
+	}
+	if tol != nil {
+		list := make([]any, 0, len(tol))
+		for _, t := range tol {
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&t)
+			if err != nil {
+				return err
+			}
+			list = append(list, u)
+		}
+		if err := unstructured.SetNestedSlice(o.Object, list, "spec", "template", "spec", "tolerations"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

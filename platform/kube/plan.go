@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,6 +26,22 @@ type Step struct {
 	Manifest *ReleaseManifest
 	// Objects are objects faultline generates.
 	Objects []*unstructured.Unstructured
+	// Images are the images the step runs, including those an operator
+	// injects into the pods it creates: what the nodes must hold or pull.
+	Images []string
+}
+
+// Images lists the images of every step, without duplicates.
+func (p Plan) Images() []string {
+	var out []string
+	for _, s := range p {
+		for _, img := range s.Images {
+			if !slices.Contains(out, img) {
+				out = append(out, img)
+			}
+		}
+	}
+	return out
 }
 
 // Plan is what a deployment installs, in order.
@@ -46,6 +63,9 @@ func (p Plan) Objects() []*unstructured.Unstructured {
 func (p Plan) WriteYAML(w io.Writer) error {
 	var b bytes.Buffer
 	for _, s := range p {
+		for _, img := range s.Images {
+			fmt.Fprintf(&b, "# step %s runs image %s\n", s.Name, img)
+		}
 		switch {
 		case s.Chart != nil:
 			fmt.Fprintf(&b, "# step %s: Helm chart %s, release %s in namespace %s; its values:\n",
@@ -64,6 +84,12 @@ func (p Plan) WriteYAML(w io.Writer) error {
 			}
 			if s.Manifest.PullIfNotPresent {
 				b.WriteString("#   imagePullPolicy Always -> IfNotPresent\n")
+			}
+			for k, v := range sortedMap(s.Manifest.NodeSelector) {
+				fmt.Fprintf(&b, "#   Deployments' nodeSelector %s=%s\n", k, v)
+			}
+			for _, t := range s.Manifest.Tolerations {
+				fmt.Fprintf(&b, "#   Deployments' toleration %s %s %s\n", t.Key, t.Operator, t.Effect)
 			}
 		default:
 			fmt.Fprintf(&b, "# step %s: %d objects\n", s.Name, len(s.Objects))
