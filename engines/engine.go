@@ -4,6 +4,9 @@ package engines
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -64,6 +67,40 @@ type Endpoint struct {
 	Database string `json:"database,omitempty"`
 	User     string `json:"user,omitempty"`
 	Password string `json:"-"`
+	// TLS, when set, is the material clients secure the connection with;
+	// nil is a plaintext connection.
+	TLS *TLS `json:"-"`
+}
+
+// TLS is the material of a TLS connection to an engine, in PEM.
+type TLS struct {
+	// CA is the certificate authority the server's certificate is checked
+	// against.
+	CA []byte
+	// Cert and Key are the client's certificate and key, for engines that
+	// authenticate clients by certificate (CockroachDB's root user);
+	// empty for password authentication.
+	Cert, Key []byte
+	// ServerName is the name the server's certificate must carry; empty
+	// is the endpoint's host.
+	ServerName string
+}
+
+// Config builds the client's tls.Config.
+func (t *TLS) Config() (*tls.Config, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(t.CA) {
+		return nil, errors.New("tls: no certificate in the CA")
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if len(t.Cert) > 0 {
+		pair, err := tls.X509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // Engine deploys and describes one database. The runner calls Deploy,
