@@ -86,7 +86,13 @@ func (d dialect) dsn(ep engines.Endpoint, connectTimeout time.Duration) (string,
 			if tc.ServerName == "" {
 				tc.ServerName = host
 			}
-			c.TLS = tc
+			// A DSN names a registered configuration; the name is
+			// the endpoint's, so registering again replaces it.
+			name := "faultline-" + ep.Addr
+			if err := mysql.RegisterTLSConfig(name, tc); err != nil {
+				return "", fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+			}
+			c.TLSConfig = name
 		}
 		return c.FormatDSN(), nil
 	}

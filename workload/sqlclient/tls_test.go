@@ -50,8 +50,8 @@ func TestTLSReachesTheDSN(t *testing.T) {
 	if name == dsn || strings.Contains(name, "sslmode") {
 		t.Errorf("TLS endpoint: %q is not a registered configuration", name)
 	}
-	if _, err := mysqlish.dsn(ep, connectTimeout); err != nil {
-		t.Errorf("mysql with TLS: %v", err)
+	if my, err := mysqlish.dsn(ep, connectTimeout); err != nil || !strings.Contains(my, "tls=faultline-") {
+		t.Errorf("mysql with TLS: dsn %q, %v", my, err)
 	}
 	ep.TLS = &engines.TLS{CA: []byte("not a certificate")}
 	if _, err := postgres.tlsDSN(dsn, ep); err == nil {
