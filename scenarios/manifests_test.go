@@ -41,8 +41,8 @@ var optionVariants = map[string][]map[string]string{
 	"cockroachdb": {
 		{},
 		{"tls": "true"},
-		{"survival": "region"},
-		{"survival": "zone"},
+		{"survival": "zone", "cpu": "2", "memory": "4Gi", "storage": "10Gi"},
+		{"operator-on-control-plane": "false"},
 	},
 	"etcd": {
 		{"deploy": "operator"},

@@ -33,6 +33,9 @@ type ChartSource struct {
 	Dir string
 	// Version is the chart version to fetch from Repo or OCI.
 	Version string
+	// Label names the source in output in place of its location (a
+	// directory in a Go module cache, named by module and version).
+	Label string
 }
 
 // ParseChartSource reads a chart source as users write it: an oci://
@@ -55,6 +58,8 @@ func ParseChartSource(s, name, version string) (ChartSource, error) {
 // String describes the source.
 func (s ChartSource) String() string {
 	switch {
+	case s.Label != "":
+		return s.Label
 	case s.Dir != "":
 		return s.Dir
 	case s.OCI != "":
