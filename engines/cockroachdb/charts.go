@@ -32,20 +32,20 @@ const (
 	// OperatorChartRepo and DatabaseOCI are where the maintainers publish the
 	// charts, for users who point the sources there.
 	OperatorChartRepo = "https://charts.cockroachdb.com/v2"
-	DatabaseOCI  = "oci://registry-1.docker.io/cockroachdb/cockroachdb-chart"
+	DatabaseOCI       = "oci://registry-1.docker.io/cockroachdb/cockroachdb-chart"
 )
 
 // Images (the module's cockroachdb-parent/images.txt, at the pinned
 // charts).
 const (
-	DefaultVersion    = "v26.3.1"
-	CockroachRepo     = "docker.io/cockroachdb/cockroach"
-	OperatorRegistry  = "docker.io/cockroachdb"
+	DefaultVersion     = "v26.3.1"
+	CockroachRepo      = "docker.io/cockroachdb/cockroach"
+	OperatorRegistry   = "docker.io/cockroachdb"
 	OperatorRepository = "cockroachdb-operator-v2"
-	OperatorTag       = "v1.0.0"
-	InitContainerRepo = "cockroachdb-init-container"
-	CertReloaderRepo  = "cockroachdb-cert-reloader"
-	SelfSignerImage   = "docker.io/cockroachdb/cockroach-self-signer-cert:1.10"
+	OperatorTag        = "v1.0.0"
+	InitContainerRepo  = "cockroachdb-init-container"
+	CertReloaderRepo   = "cockroachdb-cert-reloader"
+	SelfSignerImage    = "docker.io/cockroachdb/cockroach-self-signer-cert:1.10"
 )
 
 // OperatorImage, InitContainerImage and CertReloaderImage are the
@@ -215,9 +215,9 @@ type podMetadata struct {
 }
 
 type podSpec struct {
-	Containers                []container                        `json:"containers"`
+	Containers                []container                       `json:"containers"`
 	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
-	NodeSelector              map[string]string                  `json:"nodeSelector,omitempty"`
+	NodeSelector              map[string]string                 `json:"nodeSelector,omitempty"`
 }
 
 type container struct {

@@ -174,7 +174,7 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 		return fmt.Errorf("cockroachdb: deploy: %w", err)
 	}
 	for i, s := range p {
-		if err := p[i : i+1].Install(ctx, kc, spec.Artifacts); err != nil {
+		if err := p[i:i+1].Install(ctx, kc, spec.Artifacts); err != nil {
 			return fmt.Errorf("cockroachdb: deploy: %w", err)
 		}
 		if s.Chart != nil && s.Chart.Release == "crdb-operator" {

@@ -164,4 +164,3 @@ func databaseChartValues(spec engines.Spec, c platform.Cluster, cfg config, r re
 	}
 	return v
 }
-
