@@ -23,10 +23,13 @@ import (
 const (
 	KindNode = "kind-node"
 	Etcd     = "etcd"
+	// CNPGPostgres is CloudNativePG's operand (PostgreSQL) image, from
+	// Debian's packages.
+	CNPGPostgres = "cnpg-postgres"
 )
 
 // Names lists every image Build knows, in build order.
-func Names() []string { return []string{KindNode, Etcd} }
+func Names() []string { return []string{KindNode, Etcd, CNPGPostgres} }
 
 // recipeSources are the recipe itself and the in-tree programs: any change
 // to them changes the tags.
@@ -36,14 +39,16 @@ var recipeSources embed.FS
 
 // repository is the local name of each image; Ref adds the tag.
 var repository = map[string]string{
-	KindNode: "faultline/kind-node",
-	Etcd:     "faultline/etcd",
+	KindNode:     "faultline/kind-node",
+	Etcd:         "faultline/etcd",
+	CNPGPostgres: "faultline/cnpg-postgres",
 }
 
 // official are the images of users who can pull.
 var official = map[string]string{
-	KindNode: OfficialKindNode,
-	Etcd:     OfficialEtcd,
+	KindNode:     OfficialKindNode,
+	Etcd:         OfficialEtcd,
+	CNPGPostgres: OfficialCNPGPostgres,
 }
 
 // Ref is the content-tagged local reference of the named image, e.g.
@@ -63,6 +68,9 @@ func Official(name string) string { return official[name] }
 // tag is the image's version followed by a hash of every input: the
 // versions, the package lists, the recipe's source and the programs.
 func tag(name string, v Versions) string {
+	if name == CNPGPostgres {
+		return cnpgTag(v)
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\n", name)
 	vj, _ := json.Marshal(v)
@@ -180,7 +188,7 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			fmt.Fprintf(log, "images: %s is up to date\n", ref)
 			continue
 		}
-		if n == KindNode && os.Geteuid() != 0 {
+		if (n == KindNode || n == CNPGPostgres) && os.Geteuid() != 0 {
 			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
 		}
 		fmt.Fprintf(log, "images: building %s\n", ref)
@@ -189,6 +197,8 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			err = b.kindNode(ctx, ref)
 		case Etcd:
 			err = b.etcd(ctx, ref)
+		case CNPGPostgres:
+			err = b.cnpgPostgres(ctx, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("images: build %s: %w", n, err)
