@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/faultline-dev/faultline/engines"
-	"github.com/faultline-dev/faultline/internal/testenv"
+	fltestenv "github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform/kube"
 	"github.com/faultline-dev/faultline/scenarios"
 )
@@ -87,7 +87,7 @@ var _ = Describe("operator-managed engines on kind", Label("platform:kind"), Ord
 			data, err := os.ReadFile(filepath.Join(sharedSchemas(), f))
 			if os.IsNotExist(err) {
 				msg := fmt.Sprintf("the upstream CRD schemas are not here (%v): set FAULTLINE_SHARED", err)
-				if testenv.Required("shared") {
+				if fltestenv.Required("shared") {
 					Fail(msg)
 				}
 				Skip(msg)
