@@ -402,7 +402,7 @@ func (r *run) pollLeader(ctx context.Context, l engines.Leader) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := "\x00"
+	last, lastTerm := "\x00", uint64(0)
 	for {
 		qctx, cancel := context.WithTimeout(ctx, every*2)
 		ld, err := l.Leader(qctx, r.cluster)
@@ -414,7 +414,10 @@ func (r *run) pollLeader(ctx context.Context, l engines.Leader) {
 		if err != nil {
 			cur = ""
 		}
-		if cur != last {
+		// A new term under the same leader (a timeline a primary
+		// starts again on) is a change too.
+		if cur != last || (cur != "" && ld.Term != lastTerm) {
+			lastTerm = ld.Term
 			if cur == "" {
 				r.rec.Event(workload.Event{Kind: workload.EventNoLeader})
 			} else {
