@@ -101,8 +101,8 @@ func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
 		errs = append(errs, fmt.Errorf("engine.replicas: %d instances with required anti-affinity over %d zones: at most one per zone (or set options.anti-affinity: preferred)", spec.Replicas, zones))
 	}
 	n := instances(spec, t.Topology)
-	if cfg.Synchronous != "off" && cfg.SyncNumber >= n {
-		errs = append(errs, fmt.Errorf("engine.options.sync-number: %d synchronous standbys need at least %d instances, the cluster has %d", cfg.SyncNumber, cfg.SyncNumber+1, n))
+	if len(errs) == 0 && cfg.Synchronous != "off" && cfg.SyncNumber >= n {
+		errs = append(errs, fmt.Errorf("engine.options.sync-number: %d synchronous standbys need at least %d instances, the cluster has %d (or set synchronous: off)", cfg.SyncNumber, cfg.SyncNumber+1, n))
 	}
 	if len(errs) == 0 {
 		if _, err := plan(spec, t.Topology, nil, cfg); err != nil {
