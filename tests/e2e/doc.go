@@ -17,6 +17,7 @@
 //	FAULTLINE_NODE_IMAGE   the kind node image (default: the local build of `make images`, else kind's official image)
 //	FAULTLINE_ETCD_IMAGE   the etcd image, loaded into the nodes (default: the local build, else etcd's official image, pulled)
 //	FAULTLINE_E2E_OUT      where run directories and junit.xml go (default a new temporary directory)
+//	FAULTLINE_E2E_CLUSTER  the kind cluster's name (default faultline-e2e)
 //	FAULTLINE_SHARED       the shared notes and schemas (default ../shared from the repository root)
 //
 // Run it with

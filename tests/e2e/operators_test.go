@@ -75,7 +75,7 @@ func sharedSchemas() string {
 	return filepath.Join(dir, "schemas")
 }
 
-var _ = Describe("operator-managed engines on kind", Label("platform:kind"), Ordered, func() {
+var _ = Describe("operator-managed engines on kind", Label("platform:kind", "operators"), Ordered, func() {
 	var kc *kube.Clients
 
 	BeforeAll(func(ctx SpecContext) {
