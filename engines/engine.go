@@ -4,11 +4,15 @@ package engines
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 // Protocols engines speak, which decide the workload's client.
@@ -28,6 +32,27 @@ type Spec struct {
 	Replicas int `json:"replicas,omitempty"`
 	// Options are engine-specific settings, validated by the engine.
 	Options map[string]string `json:"options,omitempty"`
+	// Images maps official image references (an operator's, its
+	// operand's) to the images to run in their place: for nodes that
+	// cannot pull the official ones (engine.images, --image-override).
+	Images map[string]string `json:"images,omitempty"`
+	// Artifacts is a directory where the engine records what it applies
+	// to a cluster (the rendered charts and manifests); empty records
+	// nothing. The runner sets it inside the run directory.
+	Artifacts string `json:"-"`
+}
+
+// MapImage returns the image to run for the official reference ref: the
+// one Images names, else the cluster's local stand-in
+// (platform.MapImage), else ref.
+func (s Spec) MapImage(c platform.Cluster, ref string) string {
+	if r, ok := s.Images[ref]; ok {
+		return r
+	}
+	if c == nil {
+		return ref
+	}
+	return platform.MapImage(c, ref)
 }
 
 // Endpoint is an address a client can reach the engine at.
@@ -42,6 +67,40 @@ type Endpoint struct {
 	Database string `json:"database,omitempty"`
 	User     string `json:"user,omitempty"`
 	Password string `json:"-"`
+	// TLS, when set, is the material clients secure the connection with;
+	// nil is a plaintext connection.
+	TLS *TLS `json:"-"`
+}
+
+// TLS is the material of a TLS connection to an engine, in PEM.
+type TLS struct {
+	// CA is the certificate authority the server's certificate is checked
+	// against.
+	CA []byte
+	// Cert and Key are the client's certificate and key, for engines that
+	// authenticate clients by certificate (CockroachDB's root user);
+	// empty for password authentication.
+	Cert, Key []byte
+	// ServerName is the name the server's certificate must carry; empty
+	// is the endpoint's host.
+	ServerName string
+}
+
+// Config builds the client's tls.Config.
+func (t *TLS) Config() (*tls.Config, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(t.CA) {
+		return nil, errors.New("tls: no certificate in the CA")
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if len(t.Cert) > 0 {
+		pair, err := tls.X509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // Engine deploys and describes one database. The runner calls Deploy,
@@ -151,6 +210,19 @@ type IsolationClaimer interface {
 	// repeatable-read, serializable) under spec, or "" to leave it to the
 	// protocol.
 	ClaimedIsolation(spec Spec, isolation string) string
+}
+
+// Manifester is implemented by engines deployed on Kubernetes, which say
+// what they would install without a cluster (`faultline manifests`, `run
+// --dry-run`, and the schema tests).
+type Manifester interface {
+	// Manifests returns what Deploy installs for spec on a Kubernetes
+	// cluster of t's topology, in order: charts with the values passed to
+	// them, release manifests with the images they rewrite, and the
+	// objects the engine generates. It does no I/O; images are the
+	// official ones mapped by spec.Images only (a cluster's local
+	// stand-ins are not known before it exists).
+	Manifests(spec Spec, t Target) (kube.Plan, error)
 }
 
 // Teardown is implemented by engines that create something deleting the

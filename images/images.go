@@ -25,10 +25,13 @@ import (
 const (
 	KindNode = "kind-node"
 	Etcd     = "etcd"
+	// CNPGPostgres is CloudNativePG's operand (PostgreSQL) image, from
+	// Debian's packages.
+	CNPGPostgres = "cnpg-postgres"
 )
 
 // Names lists every image Build knows, in build order.
-func Names() []string { return []string{KindNode, Etcd} }
+func Names() []string { return []string{KindNode, Etcd, CNPGPostgres} }
 
 // recipeSources are the recipe itself and the in-tree programs: any change
 // to them changes the tags.
@@ -38,14 +41,16 @@ var recipeSources embed.FS
 
 // repository is the local name of each image; Ref adds the tag.
 var repository = map[string]string{
-	KindNode: "faultline/kind-node",
-	Etcd:     "faultline/etcd",
+	KindNode:     "faultline/kind-node",
+	Etcd:         "faultline/etcd",
+	CNPGPostgres: "faultline/cnpg-postgres",
 }
 
 // official are the images of users who can pull.
 var official = map[string]string{
-	KindNode: OfficialKindNode,
-	Etcd:     OfficialEtcd,
+	KindNode:     OfficialKindNode,
+	Etcd:         OfficialEtcd,
+	CNPGPostgres: OfficialCNPGPostgres,
 }
 
 // Ref is the content-tagged local reference of the named image, e.g.
@@ -65,6 +70,9 @@ func Official(name string) string { return official[name] }
 // tag is the image's version followed by a hash of every input: the
 // versions, the package lists, the recipe's source and the programs.
 func tag(name string, v Versions) string {
+	if name == CNPGPostgres {
+		return cnpgTag(v)
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\n", name)
 	vj, _ := json.Marshal(v)
@@ -209,6 +217,8 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			err = b.kindNode(ctx, ref)
 		case Etcd:
 			err = b.etcd(ctx, ref)
+		case CNPGPostgres:
+			err = b.cnpgPostgres(ctx, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("images: build %s: %w", n, err)
@@ -221,28 +231,30 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 // that are not built yet needs from this machine, so that a missing
 // program fails the build before minutes of compiling rather than after.
 func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
-	var missing []string
+	var rootfs []string // images whose root filesystem debootstrap makes
 	for _, n := range names {
-		if n != KindNode {
-			continue
+		if n == KindNode || n == CNPGPostgres {
+			rootfs = append(rootfs, n)
 		}
-		if ok, err := imageExists(ctx, d, Ref(n)); err != nil || ok {
-			return err
-		}
-		if os.Geteuid() != 0 {
-			return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", n)
-		}
-		for _, prog := range []string{"debootstrap", "chroot", "tar"} {
-			if _, err := lookSbin(prog); err != nil {
-				missing = append(missing, prog)
-			}
-		}
-		if _, err := debianMirror(); err != nil {
-			return fmt.Errorf("images: building %s: %w", n, err)
+	}
+	if len(rootfs) == 0 {
+		return nil
+	}
+	what := strings.Join(rootfs, ", ")
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", what)
+	}
+	var missing []string
+	for _, prog := range []string{"debootstrap", "chroot", "tar"} {
+		if _, err := lookSbin(prog); err != nil {
+			missing = append(missing, prog)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("images: building %s needs %s, not installed (make images installs them: scripts/install-deps.sh images)", KindNode, strings.Join(missing, ", "))
+		return fmt.Errorf("images: building %s needs %s, not installed (make images installs them: scripts/install-deps.sh images)", what, strings.Join(missing, ", "))
+	}
+	if _, err := debianMirror(); err != nil {
+		return fmt.Errorf("images: building %s: %w", what, err)
 	}
 	return nil
 }

@@ -124,6 +124,16 @@ type Kubernetes interface {
 	Context() string
 }
 
+// NodePortHost is implemented by clusters whose node addresses the
+// harness reaches, so that a NodePort Service serves it from outside the
+// cluster (kind); elsewhere faultline forwards ports through the API
+// server.
+type NodePortHost interface {
+	// NodePortAddr is the address of a node that serves node ports and
+	// that faults never take down (the control plane).
+	NodePortAddr(ctx context.Context) (string, error)
+}
+
 // Owned is implemented by clusters that say whether faultline created
 // them. Destructive faults are refused on clusters it did not create
 // unless the user allowed them by naming the context.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/faultline-dev/faultline/check/elle"
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/engines/cloudnativepg"
+	"github.com/faultline-dev/faultline/engines/cockroachdb"
 	"github.com/faultline-dev/faultline/engines/etcd"
 	"github.com/faultline-dev/faultline/engines/mariadb"
 	"github.com/faultline-dev/faultline/engines/postgres"
@@ -43,7 +45,7 @@ func DefaultEnv(opts EnvOptions) Env {
 			kindPlatform{opts: kindOptions(opts.Kind)},
 			existing.New(opts.Existing),
 		},
-		Engines: engines.Set{etcd.New(), postgres.New(), mariadb.New()},
+		Engines: engines.Set{etcd.New(), postgres.New(), mariadb.New(), cloudnativepg.New(), cockroachdb.New()},
 		Protocols: map[string]Protocol{
 			engines.ProtocolEtcd:     etcdProtocol(),
 			engines.ProtocolPostgres: sqlProtocol(engines.ProtocolPostgres),

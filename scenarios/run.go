@@ -229,7 +229,9 @@ func (r *run) boot(ctx context.Context) bool {
 		return false
 	}
 	r.p.Phase("deploy", "deploying %s", r.engine.Name())
-	if err := r.engine.Deploy(ctx, r.cluster, r.s.EngineSpec()); err != nil {
+	spec := r.s.EngineSpec()
+	spec.Artifacts = filepath.Join(r.out.Dir, "manifests")
+	if err := r.engine.Deploy(ctx, r.cluster, spec); err != nil {
 		r.fail(fmt.Errorf("deploy %s: %w", r.engine.Name(), err))
 		return false
 	}
@@ -398,7 +400,7 @@ func (r *run) pollLeader(ctx context.Context, l engines.Leader) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := "\x00"
+	last, lastTerm := "\x00", uint64(0)
 	for {
 		qctx, cancel := context.WithTimeout(ctx, every*2)
 		ld, err := l.Leader(qctx, r.cluster)
@@ -410,7 +412,10 @@ func (r *run) pollLeader(ctx context.Context, l engines.Leader) {
 		if err != nil {
 			cur = ""
 		}
-		if cur != last {
+		// A new term under the same leader (a timeline a primary
+		// starts again on) is a change too.
+		if cur != last || (cur != "" && ld.Term != lastTerm) {
+			lastTerm = ld.Term
 			if cur == "" {
 				r.rec.Event(workload.Event{Kind: workload.EventNoLeader})
 			} else {

@@ -90,6 +90,11 @@ type Engine struct {
 	Replicas int `yaml:"replicas"`
 	// Options are engine-specific settings (`faultline list engines`).
 	Options map[string]string `yaml:"options"`
+	// Images maps the official images an engine deploys (its operator's,
+	// its operand's: `faultline manifests` names them) to images to run
+	// instead, for nodes that cannot pull the official ones; `run
+	// --image-override OFFICIAL=REF` adds to it. Default: none.
+	Images map[string]string `yaml:"images"`
 }
 
 // Workload says what load to drive.

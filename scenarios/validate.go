@@ -123,7 +123,7 @@ func (s *Scenario) FaultSpecs() []faults.Spec {
 
 // EngineSpec converts the engine section for the engine.
 func (s *Scenario) EngineSpec() engines.Spec {
-	return engines.Spec{Version: s.Engine.Version, Image: s.Engine.Image, Replicas: s.Engine.Replicas, Options: s.Engine.Options}
+	return engines.Spec{Version: s.Engine.Version, Image: s.Engine.Image, Replicas: s.Engine.Replicas, Options: s.Engine.Options, Images: s.Engine.Images}
 }
 
 // Validate applies defaults and checks the scenario against what env
@@ -268,6 +268,11 @@ func (v *validator) engine(env Env) engines.Engine {
 	if v.s.Engine.Name == "" {
 		v.errorf("engine.name", "required (known: %s)", strings.Join(env.Engines.Names(), ", "))
 		return nil
+	}
+	for from, to := range v.s.Engine.Images {
+		if from == "" || to == "" || strings.ContainsAny(from+to, " \t\n") {
+			v.errorf("engine.images", "%q: %q: want an image reference mapped to another", truncate(from), truncate(to))
+		}
 	}
 	eng, err := env.Engines.Lookup(v.s.Engine.Name)
 	if err != nil {
@@ -533,4 +538,12 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// truncate shortens a value echoed in an error.
+func truncate(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:60], len(s))
 }

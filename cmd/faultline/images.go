@@ -10,6 +10,7 @@ import (
 	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform/dockerd"
+	"github.com/faultline-dev/faultline/platform/kind"
 )
 
 // newImagesCmd is `faultline images`: build the node and engine images
@@ -19,7 +20,7 @@ func newImagesCmd() *cobra.Command {
 		Use:   "images",
 		Short: "Build the kind node and engine images without a registry, and list them",
 	}
-	cmd.AddCommand(newImagesBuildCmd(), newImagesListCmd())
+	cmd.AddCommand(newImagesBuildCmd(), newImagesListCmd(), newImagesLoadCmd())
 	return cmd
 }
 
@@ -78,4 +79,33 @@ func newImagesListCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newImagesLoadCmd() *cobra.Command {
+	var name, dockerHost string
+	cmd := &cobra.Command{
+		Use:   "load IMAGE|FILE.tar...",
+		Short: "Copy images into every node of a kind cluster, for nodes that cannot pull them",
+		Long: `Load copies images into the containerd of every node of a running kind cluster
+(--cluster-name), as kind load does: each argument is an image of the Docker
+daemon the cluster runs on (faultline's own when it started one), or a
+docker-archive tar file made by docker save. Pods then run the images with
+imagePullPolicy IfNotPresent. Point a scenario at an image under another name
+with engine.images or run --image-override OFFICIAL=REF.`,
+		Example: `  faultline images load cnpg-postgres:15.18-bookworm --cluster-name fl-cnpg
+  faultline images load ./operator.tar`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			p := kind.New(kind.Options{Name: name, DockerHost: dockerHost})
+			if err := p.LoadImages(cmd.Context(), args...); err != nil {
+				return infraError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "loaded %d images into cluster %s in %s\n", len(args), name, time.Since(start).Round(time.Second))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "cluster-name", kind.DefaultClusterName, "the kind cluster's name")
+	cmd.Flags().StringVar(&dockerHost, "docker-host", "", "the Docker daemon the cluster runs on (default: the one that created it)")
+	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,8 @@ type runFlags struct {
 	seed     int64
 	duration time.Duration
 	retain   bool
+	dryRun   bool
+	images   []string
 	env      envFlags
 }
 
@@ -47,6 +50,8 @@ Exit codes: 0 every check passed; 1 a check failed (or could not decide);
 	fl.Int64Var(&f.seed, "seed", 0, "override the scenario's seed")
 	fl.DurationVar(&f.duration, "duration", 0, "override the load's duration")
 	fl.BoolVar(&f.retain, "retain", false, "keep the cluster after the run")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print every object the run would apply (as `faultline manifests` does) and start nothing")
+	fl.StringArrayVar(&f.images, "image-override", nil, "run image REF in place of the official image OFFICIAL (OFFICIAL=REF; repeatable); adds to engine.images")
 	f.env.register(cmd)
 	return cmd
 }
@@ -65,6 +70,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if f.duration != 0 {
 		s.Workload.Duration = f.duration
 	}
+	if err := overrideImages(s, f.images); err != nil {
+		return inputError(err)
+	}
 	env, cleanup, err := f.env.build(cmd.Context())
 	if err != nil {
 		return inputError(err)
@@ -72,6 +80,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	defer cleanup()
 	if err := s.Validate(env); err != nil {
 		return inputError(err)
+	}
+	if f.dryRun {
+		return printManifests(cmd, s, env)
 	}
 	stderr := cmd.ErrOrStderr()
 	out, err := scenarios.Run(cmd.Context(), s, env, scenarios.Options{
@@ -118,4 +129,28 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// overrideImages adds --image-override OFFICIAL=REF pairs to the
+// scenario's engine.images.
+func overrideImages(s *scenarios.Scenario, pairs []string) error {
+	for _, p := range pairs {
+		from, to, ok := strings.Cut(p, "=")
+		if !ok || from == "" || to == "" {
+			return fmt.Errorf("--image-override %q: want OFFICIAL=REF", truncate(p))
+		}
+		if s.Engine.Images == nil {
+			s.Engine.Images = map[string]string{}
+		}
+		s.Engine.Images[from] = to
+	}
+	return nil
+}
+
+// truncate shortens a value echoed in an error.
+func truncate(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:60], len(s))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 // Name is the engine's name in scenarios.
@@ -34,10 +35,11 @@ type deployment interface {
 }
 
 var (
-	_ engines.Engine    = (*Engine)(nil)
-	_ engines.Leader    = (*Engine)(nil)
-	_ engines.Validator = (*Engine)(nil)
-	_ engines.Defaults  = (*Engine)(nil)
+	_ engines.Engine     = (*Engine)(nil)
+	_ engines.Leader     = (*Engine)(nil)
+	_ engines.Validator  = (*Engine)(nil)
+	_ engines.Defaults   = (*Engine)(nil)
+	_ engines.Manifester = (*Engine)(nil)
 )
 
 // New returns the etcd engine.
@@ -75,6 +77,9 @@ func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
 	case spec.Replicas > workers:
 		errs = append(errs, fmt.Errorf("engine.replicas: %d members but the topology has %d worker nodes (etcd runs one member per node)", spec.Replicas, workers))
 	}
+	if cfg, _ := parseOptions(spec.Options); cfg.Deploy == DeployOperator && !t.Capabilities.Kubernetes {
+		errs = append(errs, fmt.Errorf("engine.options.deploy: operator needs a Kubernetes platform (kind, existing); platform %s runs etcd as processes", t.Platform))
+	}
 	if t.Capabilities.Processes {
 		if spec.Version != "" && strings.TrimPrefix(spec.Version, "v") != version.Version {
 			errs = append(errs, fmt.Errorf("engine.version: platform %s runs the etcd built into faultline (%s), not %q", t.Platform, e.DefaultVersion(), spec.Version))
@@ -101,7 +106,11 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	case platform.ProcessHost:
 		d, err = deployLocal(ctx, c, cl, spec, cfg)
 	case platform.Kubernetes:
-		d, err = deployKube(ctx, c, cl, spec, cfg)
+		if cfg.Deploy == DeployOperator {
+			d, err = deployOperator(ctx, c, cl, spec, cfg)
+		} else {
+			d, err = deployKube(ctx, c, cl, spec, cfg)
+		}
 	default:
 		return fmt.Errorf("etcd: deploy: cluster %s runs neither processes nor Kubernetes", c.Name())
 	}
@@ -154,4 +163,30 @@ func (e *Engine) Leader(ctx context.Context, c platform.Cluster) (engines.Leader
 		return engines.Leadership{}, err
 	}
 	return d.leader(ctx)
+}
+
+// Manifests implements engines.Manifester. The StatefulSet's initial
+// cluster names node addresses, which exist only once the cluster does:
+// they are printed as NODE.address.
+func (e *Engine) Manifests(spec engines.Spec, t engines.Target) (kube.Plan, error) {
+	cfg, errs := parseOptions(spec.Options)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	nodes := t.Topology.Layout()
+	if spec.Replicas > 0 && spec.Replicas < len(nodes) {
+		nodes = nodes[:spec.Replicas]
+	}
+	if cfg.Deploy == DeployOperator {
+		return operatorPlan(spec, nil, len(nodes), cfg)
+	}
+	for i := range nodes {
+		nodes[i].Addr = nodes[i].Name + ".address"
+	}
+	m := kubeManifests(nodes, spec.MapImage(nil, kubeImage(spec, e.DefaultVersion())), "faultline-CLUSTER", cfg)
+	objs, err := kube.ToUnstructured(m.Service, m.StatefulSet)
+	if err != nil {
+		return nil, err
+	}
+	return kube.Plan{{Name: "etcd", Objects: objs, Images: kube.Images(objs)}}, nil
 }

@@ -188,7 +188,7 @@ func deployKube(ctx context.Context, c platform.Cluster, k platform.Kubernetes, 
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kube.Client(k)
+	kc, err := kube.Connect(k)
 	if err != nil {
 		return nil, err
 	}
@@ -196,23 +196,24 @@ func deployKube(ctx context.Context, c platform.Cluster, k platform.Kubernetes, 
 	if spec.Image == "" {
 		// A cluster without a registry may hold a local build of the
 		// official image.
-		image = platform.MapImage(c, image)
+		image = spec.MapImage(c, image)
 	}
 	m := kubeManifests(chosen, image, "faultline-"+c.Name(), cfg)
-	if err := kube.RecreateNamespace(ctx, cs, KubeNamespace, map[string]string{labelManagedBy: "faultline"}); err != nil {
+	if err := kube.RecreateNamespace(ctx, kc.Typed, KubeNamespace, map[string]string{labelManagedBy: "faultline"}); err != nil {
 		return nil, err
 	}
-	if err := kube.ApplyService(ctx, cs, m.Service); err != nil {
+	objs, err := kube.ToUnstructured(m.Service, m.StatefulSet)
+	if err != nil {
 		return nil, err
 	}
-	if err := kube.ApplyStatefulSet(ctx, cs, m.StatefulSet); err != nil {
+	if err := kube.Apply(ctx, kc, objs, kube.ApplyOptions{}); err != nil {
 		return nil, err
 	}
 	// The pods run once their images are there and their volumes bound;
-	// an image that cannot be pulled must not hold the run for ever.
+	// an image that cannot be pulled fails the wait at once.
 	wctx, cancel := context.WithTimeout(ctx, rolloutTimeout)
 	defer cancel()
-	if err := kube.WaitRollout(wctx, cs, KubeNamespace, kubeName); err != nil {
+	if err := (kube.Waiter{C: kc, Namespaces: []string{KubeNamespace}}).WaitStatefulSet(wctx, KubeNamespace, kubeName); err != nil {
 		return nil, err
 	}
 	d := &localDeployment{names: map[uint64]string{}}

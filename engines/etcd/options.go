@@ -18,7 +18,19 @@ type config struct {
 	UnsafeNoFsync     bool
 	PreVote           bool
 	LogLevel          string
+	// Deploy is how etcd is deployed on Kubernetes: DeployStatefulSet
+	// (faultline's own manifests) or DeployOperator (etcd-operator).
+	Deploy string
+	// OperatorSource overrides where etcd-operator's release manifest
+	// comes from (a URL or a file).
+	OperatorSource string
 }
+
+// Kubernetes deployment methods (option deploy).
+const (
+	DeployStatefulSet = "statefulset"
+	DeployOperator    = "operator"
+)
 
 // defaultConfig is etcd's own defaults, the configuration of a member
 // whose scenario sets no options.
@@ -30,6 +42,7 @@ func defaultConfig() config {
 		QuotaBackendBytes: 2 << 30,
 		PreVote:           true,
 		LogLevel:          "info",
+		Deploy:            DeployStatefulSet,
 	}
 }
 
@@ -106,6 +119,22 @@ var options = map[string]option{
 			c.PreVote = b
 			return nil
 		},
+	},
+	"deploy": {
+		doc: "how etcd is deployed on Kubernetes: statefulset (faultline's manifests: one member per node, required spread over zones) or operator (etcd-operator " + OperatorVersion + ", an EtcdCluster; v0.2.0 cannot place members by zone, replace failed members or report status)",
+		def: DeployStatefulSet,
+		set: func(c *config, v string) error {
+			if v != DeployStatefulSet && v != DeployOperator {
+				return fmt.Errorf("%q is not statefulset or operator", v)
+			}
+			c.Deploy = v
+			return nil
+		},
+	},
+	"operator-source": {
+		doc: "where etcd-operator's release manifest comes from, with deploy: operator (a URL or a file)",
+		def: OperatorManifestURL,
+		set: func(c *config, v string) error { c.OperatorSource = v; return nil },
 	},
 	"log-level": {
 		doc: "members' log level (debug, info, warn, error); member logs land in each node's log file",

@@ -23,7 +23,7 @@ func TestValidate(t *testing.T) {
 			"quota-backend-bytes": "512MiB", "unsafe-no-fsync": "true", "pre-vote": "false", "log-level": "warn",
 		}}},
 		{name: "unknown option", platform: "local", workers: 3, spec: engines.Spec{Options: map[string]string{"foo": "1"}},
-			want: []string{"engine.options.foo: unknown option (known: election-timeout, heartbeat-interval, log-level, pre-vote, quota-backend-bytes, snapshot-count, unsafe-no-fsync)"}},
+			want: []string{"engine.options.foo: unknown option (known: deploy, election-timeout, heartbeat-interval, log-level, operator-source, pre-vote, quota-backend-bytes, snapshot-count, unsafe-no-fsync)"}},
 		{name: "bad values, every one reported", platform: "local", workers: 3, spec: engines.Spec{Options: map[string]string{
 			"snapshot-count": "-1", "election-timeout": "soon", "quota-backend-bytes": "2TB", "unsafe-no-fsync": "maybe",
 		}}, want: []string{

@@ -64,6 +64,7 @@ var (
 	_ platform.FaultSupport      = (*Cluster)(nil)
 	_ platform.RestartHooks      = (*Cluster)(nil)
 	_ platform.LogExporter       = (*Cluster)(nil)
+	_ platform.NodePortHost      = (*Cluster)(nil)
 )
 
 // open connects to the running kind cluster name: it writes a kubeconfig
@@ -226,6 +227,17 @@ func (c *Cluster) Kubeconfig() string { return c.st.kubeconfig(c.name) }
 
 // Context implements platform.Kubernetes.
 func (c *Cluster) Context() string { return contextName(c.name) }
+
+// NodePortAddr implements platform.NodePortHost: the control-plane
+// node's address, which the harness reaches and faults never target.
+func (c *Cluster) NodePortAddr(ctx context.Context) (string, error) {
+	for _, n := range c.nodes {
+		if n.Role == platform.RoleControlPlane && n.Addr != "" {
+			return n.Addr, nil
+		}
+	}
+	return "", fmt.Errorf("kind: cluster %s has no control-plane node with an address", c.name)
+}
 
 // Owned implements platform.Owned: whether faultline created the cluster.
 func (c *Cluster) Owned() bool {

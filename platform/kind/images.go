@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
@@ -46,4 +47,67 @@ func (c *Cluster) MapImage(ref string) string {
 		return local
 	}
 	return ref
+}
+
+// LoadImages copies images into every node of the running kind cluster
+// named in Options.Name, which need not be open in this process: each
+// argument is an image of the Docker daemon the cluster runs on, or a
+// docker-archive tar file (`docker save`) when a file of that path exists.
+// It is how images reach nodes that cannot pull them (`faultline images
+// load`).
+func (p *Platform) LoadImages(ctx context.Context, images ...string) error {
+	name := p.opts.Name
+	st := state{dir: p.opts.StateDir}
+	if rec, ok := st.read(name); ok && p.opts.DockerHost == "" && rec.DockerHost != "" {
+		os.Setenv("DOCKER_HOST", rec.DockerHost)
+	}
+	nodes, err := p.provider().ListInternalNodes(name)
+	if err != nil {
+		return fmt.Errorf("kind: load images into %s: %w", name, err)
+	}
+	if len(nodes) == 0 {
+		return fmt.Errorf("kind: load images: no cluster named %s is running", name)
+	}
+	var refs []string
+	var archives [][]byte
+	for _, img := range images {
+		if fi, err := os.Stat(img); err == nil && !fi.IsDir() {
+			data, err := os.ReadFile(img)
+			if err != nil {
+				return fmt.Errorf("kind: load images: %w", err)
+			}
+			archives = append(archives, data)
+			continue
+		}
+		refs = append(refs, img)
+	}
+	if len(refs) > 0 {
+		d, err := newDocker(os.Getenv("DOCKER_HOST"))
+		if err != nil {
+			return err
+		}
+		defer d.close()
+		res, err := d.cli.ImageSave(ctx, refs)
+		if err != nil {
+			return fmt.Errorf("kind: load images: docker save %v: %w", refs, err)
+		}
+		var archive bytes.Buffer
+		_, err = io.Copy(&archive, res)
+		res.Close()
+		if err != nil {
+			return fmt.Errorf("kind: load images: docker save %v: %w", refs, err)
+		}
+		archives = append(archives, archive.Bytes())
+	}
+	for _, n := range nodes {
+		for _, a := range archives {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := nodeutils.LoadImageArchive(n, bytes.NewReader(a)); err != nil {
+				return fmt.Errorf("kind: load images into %s: %w", n.String(), err)
+			}
+		}
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 // Package kube talks to the Kubernetes API of a cluster that has one
-// (platform.Kubernetes): clients, idempotent apply of the typed objects
-// engines generate, and waits.
+// (platform.Kubernetes), for the engines deployed on it: server-side apply
+// of any objects (custom resources and their definitions included), Helm
+// charts through the Helm SDK and operators' release manifests, waits that
+// fail fast when an image cannot be pulled, and ways to reach a Service
+// from outside the cluster.
 package kube
 
 import (
@@ -8,12 +11,10 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/faultline-dev/faultline/platform"
 )
@@ -22,18 +23,10 @@ import (
 // kubeconfig and context; an empty kubeconfig path is the default
 // loading rules ($KUBECONFIG, ~/.kube/config).
 func Client(k platform.Kubernetes) (kubernetes.Interface, error) {
-	// An empty path is the default loading rules ($KUBECONFIG,
-	// ~/.kube/config).
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = k.Kubeconfig()
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		rules,
-		&clientcmd.ConfigOverrides{CurrentContext: k.Context()},
-	).ClientConfig()
+	rc, err := RESTConfig(k)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s (context %q): %w", k.Kubeconfig(), k.Context(), err)
+		return nil, err
 	}
-	rc.Timeout = 15 * time.Second
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -66,63 +59,6 @@ func RecreateNamespace(ctx context.Context, cs kubernetes.Interface, name string
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	return nil
-}
-
-// ApplyService creates svc, or updates the one of that name to it.
-func ApplyService(ctx context.Context, cs kubernetes.Interface, svc *corev1.Service) error {
-	api := cs.CoreV1().Services(svc.Namespace)
-	_, err := api.Create(ctx, svc, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		cur, gerr := api.Get(ctx, svc.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return fmt.Errorf("service %s/%s: %w", svc.Namespace, svc.Name, gerr)
-		}
-		upd := svc.DeepCopy()
-		upd.ResourceVersion = cur.ResourceVersion
-		if upd.Spec.ClusterIP == "" {
-			upd.Spec.ClusterIP = cur.Spec.ClusterIP
-		}
-		_, err = api.Update(ctx, upd, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("service %s/%s: %w", svc.Namespace, svc.Name, err)
-	}
-	return nil
-}
-
-// ApplyStatefulSet creates sts, or updates the one of that name to it.
-func ApplyStatefulSet(ctx context.Context, cs kubernetes.Interface, sts *appsv1.StatefulSet) error {
-	api := cs.AppsV1().StatefulSets(sts.Namespace)
-	_, err := api.Create(ctx, sts, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		cur, gerr := api.Get(ctx, sts.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return fmt.Errorf("statefulset %s/%s: %w", sts.Namespace, sts.Name, gerr)
-		}
-		upd := sts.DeepCopy()
-		upd.ResourceVersion = cur.ResourceVersion
-		_, err = api.Update(ctx, upd, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("statefulset %s/%s: %w", sts.Namespace, sts.Name, err)
-	}
-	return nil
-}
-
-// WaitRollout waits until every replica of a StatefulSet is ready, and
-// says, when ctx ends first, what its pods were waiting for.
-func WaitRollout(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
-	for {
-		sts, err := cs.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && sts.Spec.Replicas != nil && sts.Status.ReadyReplicas == *sts.Spec.Replicas {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("statefulset %s/%s not ready: %w (%s)", namespace, name, ctx.Err(), PodProblems(context.WithoutCancel(ctx), cs, namespace))
-		case <-time.After(time.Second):
-		}
-	}
 }
 
 // PodProblems describes the pods of namespace that are not ready: their

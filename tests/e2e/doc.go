@@ -3,7 +3,12 @@
 // e2e-framework provider (platform/kind/e2ekind), deploys etcd on it, and
 // runs etcd scenarios through the real runner (scenarios.Run) with a
 // node kill, a zone outage, a zone partition and inter-zone latency. Each
-// must pass, lose no acknowledged write, and have a measured RTO.
+// must pass, lose no acknowledged write, and have a measured RTO. For the
+// operator-managed engines (cloudnativepg, cockroachdb, etcd through
+// etcd-operator) it installs the upstream CRDs of FAULTLINE_SHARED/schemas,
+// has the API server accept every object faultline generates in a
+// server-side dry run, and checks that a deploy whose images the nodes
+// cannot pull fails within 60 s naming the image.
 //
 // It is configured by environment variables:
 //
@@ -12,10 +17,12 @@
 //	FAULTLINE_NODE_IMAGE   the kind node image (default: the local build of `make images`, else kind's official image)
 //	FAULTLINE_ETCD_IMAGE   the etcd image, loaded into the nodes (default: the local build, else etcd's official image, pulled)
 //	FAULTLINE_E2E_OUT      where run directories and junit.xml go (default a new temporary directory)
+//	FAULTLINE_E2E_CLUSTER  the kind cluster's name (default faultline-e2e)
+//	FAULTLINE_SHARED       the shared notes and schemas (default ../shared from the repository root)
 //
 // Run it with
 //
 //	go test -tags e2e -timeout 40m ./tests/e2e/ -ginkgo.v
 //
-// and select by label: -ginkgo.label-filter='fault:kill'.
+// and select by label: -ginkgo.label-filter='fault:kill' or 'engine:cloudnativepg'.
 package e2e

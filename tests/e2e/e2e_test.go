@@ -28,7 +28,9 @@ import (
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
-const clusterName = "faultline-e2e"
+// clusterName names the suite's kind cluster: FAULTLINE_E2E_CLUSTER,
+// default faultline-e2e (several suites on one machine need their own).
+var clusterName = "faultline-e2e"
 
 var (
 	testenv  env.Environment
@@ -47,6 +49,9 @@ func TestMain(m *testing.M) {
 	agents := map[string]agent.Func{delayer.AgentName: delayer.Agent}
 	maps.Copy(agents, dockerd.Agents())
 	agent.Main(agents)
+	if n := os.Getenv("FAULTLINE_E2E_CLUSTER"); n != "" {
+		clusterName = n
+	}
 	opts := kind.Options{
 		DockerHost: os.Getenv("FAULTLINE_DOCKER_HOST"),
 		NodeImage:  os.Getenv("FAULTLINE_NODE_IMAGE"),

@@ -63,6 +63,9 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 		if dsns[i], err = d.dsn(ep, connectTimeout); err != nil {
 			return nil, nil, err
 		}
+		if dsns[i], err = d.tlsDSN(dsns[i], ep); err != nil {
+			return nil, nil, err
+		}
 	}
 	t := tablesFor(cfg.Run)
 	db, err := sql.Open(d.driver, dsns[0])

@@ -60,6 +60,12 @@ func (d dialect) dsn(ep engines.Endpoint, connectTimeout time.Duration) (string,
 		}
 		q := url.Values{}
 		q.Set("sslmode", "disable")
+		if ep.TLS != nil {
+			// The TLS configuration itself is set on the parsed
+			// connection config (tlsDSN); require keeps pgx from
+			// falling back to plaintext.
+			q.Set("sslmode", "require")
+		}
 		q.Set("connect_timeout", strconv.Itoa(max(1, int(connectTimeout/time.Second))))
 		q.Set("application_name", "faultline")
 		u.RawQuery = q.Encode()
@@ -72,6 +78,22 @@ func (d dialect) dsn(ep engines.Endpoint, connectTimeout time.Duration) (string,
 		// UPDATE reports the rows it matched, not only those it changed,
 		// as PostgreSQL does.
 		c.ClientFoundRows = true
+		if ep.TLS != nil {
+			tc, err := ep.TLS.Config()
+			if err != nil {
+				return "", fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+			}
+			if tc.ServerName == "" {
+				tc.ServerName = host
+			}
+			// A DSN names a registered configuration; the name is
+			// the endpoint's, so registering again replaces it.
+			name := "faultline-" + ep.Addr
+			if err := mysql.RegisterTLSConfig(name, tc); err != nil {
+				return "", fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+			}
+			c.TLSConfig = name
+		}
 		return c.FormatDSN(), nil
 	}
 }
