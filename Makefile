@@ -78,7 +78,7 @@ e2e: images
 # the e2e suite; the kind platform's and the images' own e2e tests; every
 # built-in scenario that passes, as one engine-selection report; the
 # benchmarks.
-NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
+NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd kind-etcd-regions
 nightly: e2e build
 	@$(DEPS) go databases net docker images bench
 	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient | $(TESTSUM)
