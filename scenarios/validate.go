@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -308,19 +307,20 @@ func (v *validator) engine(env Env) engines.Engine {
 // ("options.foo: …", "replicas: …") relative to the engine section.
 func (v *validator) engineError(err error) {
 	msg := strings.TrimPrefix(err.Error(), "engine.")
-	v.fieldError("engine", errors.New(msg))
+	v.placeError("engine", msg, err)
 }
 
 // fieldError places an error that starts with a field name ("foo: …")
 // under the section at path; other errors go on the section itself.
-func (v *validator) fieldError(path string, err error) {
-	msg := err.Error()
+func (v *validator) fieldError(path string, err error) { v.placeError(path, err.Error(), err) }
+
+// placeError places msg as fieldError does, keeping err for errors.As.
+func (v *validator) placeError(path, msg string, err error) {
 	field, rest, ok := strings.Cut(msg, ": ")
 	if ok && field != "" && !strings.ContainsAny(field, " \t") {
-		v.errorf(path+"."+field, "%s", rest)
-		return
+		path, msg = path+"."+field, rest
 	}
-	v.errorf(path, "%s", msg)
+	v.errs = append(v.errs, FieldError{Path: path, Line: v.line(path), Msg: msg, Err: err})
 }
 
 func (v *validator) workload(env Env, eng engines.Engine) {
