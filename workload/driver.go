@@ -118,7 +118,27 @@ type Driver struct {
 	Open     Opener
 	Recorder *Recorder
 	Counters Counters
+
+	kept RateKept
 }
+
+// RateKept is how far the last Run kept its target rate.
+type RateKept struct {
+	Mode Mode
+	// Target and Achieved are operations started per second; Target
+	// is zero when the load had no target.
+	Target, Achieved float64
+	// Skipped counts intended starts no worker began in time.
+	Skipped int64
+}
+
+// String renders it as the load-rate event's Detail.
+func (k RateKept) String() string {
+	return fmt.Sprintf("mode=%s target=%g achieved=%.1f skipped=%d", k.Mode, k.Target, k.Achieved, k.Skipped)
+}
+
+// Kept returns how far the last Run kept its target rate.
+func (d *Driver) Kept() RateKept { return d.kept }
 
 // Run drives the workload until its duration has passed or ctx is done,
 // then waits for operations in flight and flushes the recorder. It fails
@@ -147,6 +167,7 @@ func (d *Driver) Run(ctx context.Context) error {
 		now := clock.Now()
 		p.sched = &schedule{start: now, end: now + d.Config.Duration, period: float64(time.Second) / d.Config.Rate}
 	}
+	d.kept = RateKept{}
 	started := clock.Now()
 	var before int64
 	if d.Config.Rate > 0 {
@@ -189,11 +210,11 @@ func (d *Driver) recordRate(elapsed time.Duration, ops, skipped int64) {
 	if mode == "" {
 		mode = Open
 	}
-	achieved := 0.0
+	d.kept = RateKept{Mode: mode, Target: d.Config.Rate, Skipped: skipped}
 	if s := min(elapsed, d.Config.Duration).Seconds(); s > 0 {
-		achieved = float64(ops) / s
+		d.kept.Achieved = float64(ops) / s
 	}
-	d.Recorder.Event(Event{Kind: EventLoadRate, Detail: fmt.Sprintf("mode=%s target=%g achieved=%.1f skipped=%d", mode, d.Config.Rate, achieved, skipped)})
+	d.Recorder.Event(Event{Kind: EventLoadRate, Detail: d.kept.String()})
 }
 
 // pacer paces the workers of one Run: a closed-loop limiter, an
