@@ -46,7 +46,9 @@ lint:
 	$(GO) vet -tags e2e ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Benchmarks of the checkers, with their targets side by side.
+# Benchmarks of the checkers and of the recorder, with their targets side
+# by side; then the load benchmark, faultline's load path against pgbench
+# on one PostgreSQL (about 10 min; LOADBENCH_DURATION, LOADBENCH_REPS).
 bench:
 	@$(DEPS) go databases net bench
 	./scripts/bench.sh

@@ -104,9 +104,18 @@ type Workload struct {
 	Kind string `yaml:"kind"`
 	// Concurrency is the number of concurrent clients. Default 8.
 	Concurrency int `yaml:"concurrency"`
-	// Rate caps the operations started per second, over all clients.
-	// Default 0: as fast as the clients go.
+	// Rate is the target of operations started per second, over all
+	// clients. Default 0: as fast as the clients go.
 	Rate float64 `yaml:"rate"`
+	// Mode is how a Rate is kept. open (default): operations are
+	// scheduled at intended start times whatever the database does, and
+	// latency counts from the intended start, so a stall shows in the
+	// latencies of every operation meant to start during it (no
+	// coordinated omission); an intended start no client could begin
+	// within the timeout is skipped and counted. closed: each client
+	// waits for a token before its next operation (Jepsen's way), so the
+	// clients slow down with the database.
+	Mode string `yaml:"mode"`
 	// Keys is the number of keys (registers, lists) the operations touch.
 	// Default 8.
 	Keys int `yaml:"keys"`

@@ -12,6 +12,7 @@ import (
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/workload"
 )
 
 // Defaults, as the field documentation states them.
@@ -63,6 +64,9 @@ func (s *Scenario) ApplyDefaults() {
 	}
 	if w.Concurrency == 0 {
 		w.Concurrency = DefaultConcurrency
+	}
+	if w.Mode == "" {
+		w.Mode = string(workload.Open)
 	}
 	if w.Keys == 0 {
 		w.Keys = DefaultKeys
@@ -350,6 +354,9 @@ func (v *validator) workload(env Env, eng engines.Engine) {
 	}
 	if w.Rate < 0 {
 		v.errorf("workload.rate", "must not be negative, got %g", w.Rate)
+	}
+	if !slices.Contains(workload.Modes(), workload.Mode(w.Mode)) {
+		v.errorf("workload.mode", "%q is neither %s nor %s", excerpt.Value(w.Mode), workload.Open, workload.Closed)
 	}
 	if w.Keys < 1 {
 		v.errorf("workload.keys", "must be at least 1, got %d", w.Keys)
