@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Labels every object a fault creates in a cluster carries, so that heal
@@ -49,4 +50,19 @@ func LabelValue(s string) string {
 		out = out[len(out)-63:]
 	}
 	return strings.Trim(out, "-_.")
+}
+
+// Alive reports whether the faultline process that labelled an object
+// (LabelHost, LabelPID) is still running on this machine. Objects from
+// other machines count as alive: heal cannot tell, so it leaves them.
+func Alive(labels map[string]string) bool {
+	host, _ := os.Hostname()
+	if labels[LabelHost] != LabelValue(host) {
+		return labels[LabelHost] != ""
+	}
+	pid, err := strconv.Atoi(labels[LabelPID])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) != syscall.ESRCH
 }
