@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/faultline-dev/faultline/faults"
-	"github.com/faultline-dev/faultline/platform/kube"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
 )
 
 // pollEvery is how often an experiment's status is read.
@@ -50,7 +50,7 @@ func (f *fault) Mechanism() string {
 	if len(w) < 2 {
 		return faults.ViaChaosMesh
 	}
-	return faults.ViaChaosMesh + " " + w[0] + " " + w[1]
+	return faults.ViaChaosMesh + " " + w[0] + " " + strings.TrimRight(w[1], ",;")
 }
 
 // Inject implements faults.Fault: it creates the experiments, waits until
