@@ -234,6 +234,26 @@ type Teardown interface {
 	Teardown(ctx context.Context, c platform.Cluster) error
 }
 
+// PodSet says which pods on a Kubernetes cluster are an engine's: those in
+// Namespace whose labels include Labels (empty: every pod in Namespace).
+type PodSet struct {
+	Namespace string
+	Labels    map[string]string
+	// Containers names the engine's own containers (not sidecars), for
+	// faults on containers; empty is every container.
+	Containers []string
+}
+
+// PodOwner is implemented by engines deployed on Kubernetes, so that
+// faults that act on pods (Chaos Mesh experiments, pod deletion) hit the
+// engine's pods and nothing else (not its operator).
+type PodOwner interface {
+	// Pods returns the engine's pods on c. It does no I/O and is valid
+	// once Deploy has returned; it fails on a cluster the engine is not
+	// deployed on with Kubernetes.
+	Pods(c platform.Cluster) (PodSet, error)
+}
+
 // Defaults is implemented by engines that document their options.
 type Defaults interface {
 	// DefaultVersion is the pinned version deployed when Spec.Version is

@@ -37,6 +37,27 @@ type Target struct {
 	Peers []platform.Node
 	// Log records every command the fault runs, with its output.
 	Log *Log
+	// Selector and PeerSelector are what Nodes and Peers were resolved
+	// from, for injectors that select by node labels (a zone) rather than
+	// by the nodes a selector resolved to at one instant.
+	Selector, PeerSelector Selector
+	// Pods, when set, are the engine's pods, for injectors that act on
+	// pods (Chaos Mesh, the Kubernetes API): a fault on a node acts on
+	// the engine's pods on it and on nothing else.
+	Pods *Pods
+	// Labels are the run's labels, carried by every object an injector
+	// creates in a cluster, so that heal finds them (RunLabels).
+	Labels map[string]string
+}
+
+// Pods selects an engine's pods: those in Namespace whose labels include
+// Labels.
+type Pods struct {
+	Namespace string
+	Labels    map[string]string
+	// Containers names the engine's own containers in them (not its
+	// sidecars), for faults on containers; empty is every container.
+	Containers []string
 }
 
 // Fault kinds, as scenarios name them.
@@ -51,13 +72,28 @@ const (
 	KindLatency      = "latency"
 	KindLoss         = "loss"
 	KindBandwidth    = "bandwidth"
+
+	// Kinds that act on pods, through an injector on Kubernetes.
+	KindPodFailure    = "pod-failure"
+	KindContainerKill = "container-kill"
+	KindClockSkew     = "clock-skew"
+	KindStress        = "stress"
+	KindDiskLatency   = "disk-latency"
+	KindDiskError     = "disk-error"
+	KindPodDelete     = "pod-delete"
+
+	// Kinds that act on Kubernetes nodes through its API.
+	KindNodeCordon = "node-cordon"
+	KindNodeDrain  = "node-drain"
 )
 
 // Capabilities a fault kind needs from a cluster.
 const (
-	NeedsNodes   = "nodes"   // platform.NodeController
-	NeedsNetwork = "network" // platform.NetworkController with iptables
-	NeedsShaping = "shaping" // platform.NetworkController with tc or the delayer
+	NeedsNodes   = "nodes"    // platform.NodeController
+	NeedsNetwork = "network"  // platform.NetworkController with iptables
+	NeedsShaping = "shaping"  // platform.NetworkController with tc or the delayer
+	NeedsPods    = "pods"     // an injector that acts on the engine's pods (Chaos Mesh, the Kubernetes API)
+	NeedsAPI     = "kube-api" // the Kubernetes API (nodes, evictions)
 )
 
 // KindInfo documents a fault kind.
@@ -74,6 +110,13 @@ type KindInfo struct {
 	Selectors []string
 }
 
+// Native reports whether the kind acts on nodes or their network, which
+// a platform's own mechanisms carry out (Native), rather than on pods or
+// the Kubernetes API.
+func (k KindInfo) Native() bool {
+	return k.Needs == NeedsNodes || k.Needs == NeedsNetwork || k.Needs == NeedsShaping
+}
+
 // Kinds lists every fault kind, sorted by name.
 func Kinds() []KindInfo {
 	ks := []KindInfo{
@@ -87,6 +130,15 @@ func Kinds() []KindInfo {
 		{Name: KindLatency, Needs: NeedsShaping, Peered: true, Description: "delay packets between the target and its peers by delay ± jitter each way (a round trip grows by twice the delay), with tc netem or faultline's NFQUEUE delayer"},
 		{Name: KindLoss, Needs: NeedsShaping, Peered: true, Description: "drop a fraction of packets between the target and its peers (loss), with netem or the iptables statistic match"},
 		{Name: KindBandwidth, Needs: NeedsShaping, Peered: true, Description: "cap what each node sends to the other side, between the target and its peers, at rate bits/s, with tc htb"},
+		{Name: KindPodFailure, Needs: NeedsPods, Description: "make the engine's pods on the target nodes fail (their containers swapped for a pause image) until heal"},
+		{Name: KindContainerKill, Needs: NeedsPods, Instant: true, Description: "kill the engine's containers on the target nodes once; the kubelet restarts them"},
+		{Name: KindClockSkew, Needs: NeedsPods, Description: "shift the clocks the engine's processes on the target nodes read by offset (negative is the past), until heal"},
+		{Name: KindStress, Needs: NeedsPods, Description: "burn CPU (cpu-workers at cpu-load percent) and/or hold memory (memory) inside the engine's containers on the target nodes"},
+		{Name: KindDiskLatency, Needs: NeedsPods, Description: "delay the engine's file operations under path on the target nodes by delay (percent of them)"},
+		{Name: KindDiskError, Needs: NeedsPods, Description: "fail the engine's file operations under path on the target nodes with errno (percent of them)"},
+		{Name: KindPodDelete, Needs: NeedsPods, Instant: true, Description: "delete the engine's pods on the target nodes through the API, after grace-period (default 0); their controllers recreate them"},
+		{Name: KindNodeCordon, Needs: NeedsAPI, Description: "mark the target nodes unschedulable; uncordon them on heal"},
+		{Name: KindNodeDrain, Needs: NeedsAPI, Description: "cordon the target nodes and evict their pods, PodDisruptionBudgets honoured (force: delete instead); uncordon on heal"},
 	}
 	sort.Slice(ks, func(i, j int) bool { return ks[i].Name < ks[j].Name })
 	return ks
@@ -119,6 +171,9 @@ type Spec struct {
 	// Peers is the other side of a partition or shaping rule; the zero
 	// Selector means every other worker node.
 	Peers Selector
+	// Via names the injector (ViaPlatform, ViaChaosMesh, ViaKubernetes);
+	// empty chooses the first that can (Injectors.Choose).
+	Via string
 	// OneWay makes a partition drop only traffic from Target to Peers.
 	OneWay bool
 	// Bridge makes a partition split the workers in two halves that
@@ -129,6 +184,24 @@ type Spec struct {
 	Jitter time.Duration
 	Loss   float64 // fraction of packets, 0–1
 	Rate   int64   // bits per second
+	// Offset shifts clocks (clock-skew); negative is the past.
+	Offset time.Duration
+	// CPUWorkers, CPULoad (percent of one CPU each) and Memory (bytes in
+	// all) size a stress fault.
+	CPUWorkers int
+	CPULoad    int
+	Memory     int64
+	// Path, Percent and Errno aim disk faults: the mount path of the
+	// volume (or a path under it), the percent of operations hit (0 is
+	// 100), and the error number returned (disk-error; default EIO).
+	Path    string
+	Percent int
+	Errno   int
+	// GracePeriod is how long deleted pods get to shut down (pod-delete).
+	GracePeriod time.Duration
+	// Force makes a drain delete pods instead of evicting them, overriding
+	// PodDisruptionBudgets.
+	Force bool
 }
 
 // Label is the fault's name in reports.

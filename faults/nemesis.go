@@ -41,6 +41,12 @@ type Nemesis struct {
 	// OnChange, if set, is called with the labels of the faults in force
 	// whenever that set changes.
 	OnChange func(active []string)
+	// Pods are the engine's pods, for faults that act on pods; nil when
+	// the engine does not say (Target.Pods).
+	Pods *Pods
+	// Labels are the run's labels (RunLabels), for the objects faults
+	// create in the cluster.
+	Labels map[string]string
 
 	mu     sync.Mutex
 	active map[int]active
@@ -130,7 +136,7 @@ func (n *Nemesis) target(ctx context.Context, s Spec, info KindInfo, r *rand.Ran
 		return Target{}, fmt.Errorf("list nodes: %w", err)
 	}
 	workers := platform.Workers(nodes)
-	t := Target{Log: n.Log}
+	t := Target{Log: n.Log, Selector: s.Target, PeerSelector: s.Peers, Pods: n.Pods, Labels: n.Labels}
 	t.Nodes, err = s.Target.Resolve(ctx, workers, n.Leader, r)
 	if err != nil {
 		return Target{}, err
@@ -143,6 +149,24 @@ func (n *Nemesis) target(ctx context.Context, s Spec, info KindInfo, r *rand.Ran
 		}
 	}
 	return t, nil
+}
+
+// Prepare asks every scheduled fault that checks the cluster before the
+// load (Preparer) to do so, and returns every refusal at once. Call it
+// after the engine is ready and before Run.
+func (n *Nemesis) Prepare(ctx context.Context) error {
+	var errs []error
+	for _, s := range n.Schedule {
+		p, ok := s.Fault.(Preparer)
+		if !ok {
+			continue
+		}
+		t := Target{Log: n.Log, Selector: s.Spec.Target, PeerSelector: s.Spec.Peers, Pods: n.Pods, Labels: n.Labels}
+		if err := p.Prepare(ctx, n.Cluster, t); err != nil {
+			errs = append(errs, fmt.Errorf("fault %d (%s): %w", s.Spec.ID, s.Spec.Label(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (n *Nemesis) setActive(id int, a active) {

@@ -67,3 +67,11 @@ func probeNetem(ctx context.Context, nc platform.NetworkController, node string,
 	}
 	return true
 }
+
+// HasNetem reports whether tc netem works in node's network namespace,
+// probing with a veth pair of its own (see netemProber). Injectors that
+// shape traffic by other means on the same kernel (Chaos Mesh's daemon
+// runs tc netem in pods' namespaces) ask it before the load.
+func HasNetem(ctx context.Context, nc platform.NetworkController, node string, log *Log) bool {
+	return probeNetem(ctx, nc, node, log)
+}

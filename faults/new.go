@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
 // New checks a schedule entry's parameters for its kind and returns the
-// fault that carries it out. It reports every problem at once, each
+// fault the platform's own mechanisms carry it out with (Native); use
+// Injectors.New to choose among injectors. It reports every problem at once, each
 // naming its field as faults[ID].FIELD.
 func New(spec Spec) (Fault, error) {
 	field := func(name string) string { return fmt.Sprintf("faults[%d].%s", spec.ID, name) }
@@ -22,15 +21,7 @@ func New(spec Spec) (Fault, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	switch spec.Kind {
-	case KindKill, KindStop, KindPause, KindRestart, KindZoneOutage, KindRegionOutage:
-		return &nodeFault{kind: spec.Kind, action: actionFor(spec.Kind)}, nil
-	case KindPartition:
-		return &partition{id: spec.ID, oneWay: spec.OneWay, bridge: spec.Bridge}, nil
-	case KindLatency, KindLoss, KindBandwidth:
-		return newShaping(spec)
-	}
-	return nil, fmt.Errorf("%s: fault kind %q has no implementation", field("kind"), excerpt.Value(spec.Kind))
+	return Native.Fault(spec)
 }
 
 // validate checks what every kind has in common: timing, target, peers,
@@ -73,19 +64,33 @@ func validate(spec Spec, info KindInfo, field func(string) string) []error {
 		bad("peers", "a bridge splits its target's nodes in two; it takes no peers")
 	}
 	for _, p := range []struct {
-		name string
-		set  bool
-		kind string
+		name  string
+		set   bool
+		kinds []string
 	}{
-		{"delay", spec.Delay != 0, KindLatency},
-		{"jitter", spec.Jitter != 0, KindLatency},
-		{"loss", spec.Loss != 0, KindLoss},
-		{"rate", spec.Rate != 0, KindBandwidth},
+		{"delay", spec.Delay != 0, []string{KindLatency, KindDiskLatency}},
+		{"jitter", spec.Jitter != 0, []string{KindLatency}},
+		{"loss", spec.Loss != 0, []string{KindLoss}},
+		{"rate", spec.Rate != 0, []string{KindBandwidth}},
+		{"offset", spec.Offset != 0, []string{KindClockSkew}},
+		{"cpu-workers", spec.CPUWorkers != 0, []string{KindStress}},
+		{"cpu-load", spec.CPULoad != 0, []string{KindStress}},
+		{"memory", spec.Memory != 0, []string{KindStress}},
+		{"path", spec.Path != "", []string{KindDiskLatency, KindDiskError}},
+		{"percent", spec.Percent != 0, []string{KindDiskLatency, KindDiskError}},
+		{"errno", spec.Errno != 0, []string{KindDiskError}},
+		{"grace-period", spec.GracePeriod != 0, []string{KindPodDelete}},
+		{"force", spec.Force, []string{KindNodeDrain}},
 	} {
-		if p.set && spec.Kind != p.kind {
-			bad(p.name, "only %s takes %s", p.kind, p.name)
+		if p.set && !slices.Contains(p.kinds, spec.Kind) {
+			verb := "takes"
+			if len(p.kinds) > 1 {
+				verb = "take"
+			}
+			bad(p.name, "only %s %s %s", strings.Join(p.kinds, " and "), verb, p.name)
 		}
 	}
+	errs = append(errs, validatePodParams(spec, field)...)
 	return errs
 }
 
@@ -110,4 +115,52 @@ func peeredKinds() string {
 		}
 	}
 	return strings.Join(ks, ", ")
+}
+
+// validatePodParams checks the parameters of the kinds that act on pods.
+func validatePodParams(spec Spec, field func(string) string) []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field(name), fmt.Sprintf(format, args...)))
+	}
+	switch spec.Kind {
+	case KindClockSkew:
+		if spec.Offset == 0 {
+			bad("offset", "required: how far to shift the clocks (-10m is ten minutes in the past)")
+		}
+	case KindStress:
+		if spec.CPUWorkers == 0 && spec.Memory == 0 {
+			bad("cpu-workers", "a stress fault needs cpu-workers, memory or both")
+		}
+		if spec.CPUWorkers < 0 {
+			bad("cpu-workers", "must not be negative, got %d", spec.CPUWorkers)
+		}
+		if spec.CPULoad < 0 || spec.CPULoad > 100 {
+			bad("cpu-load", "a percent of one CPU per worker, 0 (100) to 100, got %d", spec.CPULoad)
+		}
+		if spec.CPULoad != 0 && spec.CPUWorkers == 0 {
+			bad("cpu-load", "needs cpu-workers")
+		}
+		if spec.Memory < 0 {
+			bad("memory", "must not be negative")
+		}
+	case KindDiskLatency, KindDiskError:
+		if spec.Path == "" || !strings.HasPrefix(spec.Path, "/") {
+			bad("path", "required: the absolute mount path of the engine's data volume, or a path under it")
+		}
+		if spec.Percent < 0 || spec.Percent > 100 {
+			bad("percent", "0 (every operation) to 100, got %d", spec.Percent)
+		}
+		if spec.Kind == KindDiskLatency && spec.Delay <= 0 {
+			bad("delay", "required: how long each file operation is delayed")
+		}
+		if spec.Errno < 0 || spec.Errno > 4095 {
+			bad("errno", "an error number (5 is EIO), got %d", spec.Errno)
+		}
+	case KindPodDelete:
+		if spec.GracePeriod < 0 {
+			bad("grace-period", "must not be negative")
+		}
+	}
+	return errs
 }

@@ -45,7 +45,7 @@ func TestNew(t *testing.T) {
 		{name: "peers on a kill", spec: Spec{Kind: KindKill, Target: sel(t, "leader"), Peers: sel(t, "all"), Duration: time.Second},
 			want: []string{"faults[0].peers: kill acts on its target alone; only bandwidth, latency, loss, partition take peers"}},
 		{name: "one-way kill, shaping parameters on a partition", spec: Spec{Kind: KindPartition, Target: sel(t, "leader"), Duration: time.Second, Delay: time.Millisecond, Loss: 0.5, OneWay: true, Bridge: true, Peers: sel(t, "all")},
-			want: []string{"faults[0].bridge: a bridge cuts both ways", "faults[0].peers: a bridge splits", "faults[0].delay: only latency takes delay", "faults[0].loss: only loss takes loss"}},
+			want: []string{"faults[0].bridge: a bridge cuts both ways", "faults[0].peers: a bridge splits", "faults[0].delay: only latency and disk-latency take delay", "faults[0].loss: only loss takes loss"}},
 		{name: "bridge on a pause", spec: Spec{Kind: KindPause, Target: sel(t, "leader"), Duration: time.Second, Bridge: true, OneWay: true},
 			want: []string{"faults[0].one-way: only a partition", "faults[0].bridge: only a partition", "faults[0].bridge: a bridge cuts both ways"}},
 		{name: "latency", spec: Spec{ID: 5, Kind: KindLatency, Target: sel(t, "zone:a"), Duration: time.Second, Delay: 50 * time.Millisecond}},

@@ -34,7 +34,7 @@ func TestNewShaping(t *testing.T) {
 		{name: "bandwidth too low", spec: with(base(KindBandwidth), func(s *Spec) { s.Rate = 100 }),
 			want: []string{"faults[2].rate: 100 bit/s must be between 8000 bit/s and 100000000000 bit/s"}},
 		{name: "another kind's parameter and a missing one", spec: with(base(KindBandwidth), func(s *Spec) { s.Delay = time.Second }),
-			want: []string{"faults[2].delay: only latency takes delay"}},
+			want: []string{"faults[2].delay: only latency and disk-latency take delay"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -109,11 +109,22 @@ type NetworkController interface {
 }
 
 // FaultSupport is implemented by platforms that can tell, before anything
-// starts, that they cannot inject a kind of fault, and why.
+// starts, that their own mechanisms (NodeController, NetworkController)
+// cannot inject a kind of fault, and why. Faults carried by other
+// injectors (Chaos Mesh, the Kubernetes API) do not ask it.
 type FaultSupport interface {
 	// CanInject returns nil if the platform can inject faults of the kind
 	// (see package faults for the kinds), or an error that says why not.
 	CanInject(kind string) error
+}
+
+// FaultPermission is implemented by platforms and clusters on which no
+// fault may be injected unless the user allowed it: clusters faultline
+// did not create. Every injector asks it.
+type FaultPermission interface {
+	// PermitFaults returns nil if faults may be injected, or an error
+	// that says how to allow them.
+	PermitFaults() error
 }
 
 // Kubernetes is implemented by clusters that run Kubernetes.

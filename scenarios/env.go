@@ -7,6 +7,7 @@ import (
 
 	"github.com/faultline-dev/faultline/check/elle"
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
@@ -25,6 +26,9 @@ type Env struct {
 	// Sampler returns the resource sampler for a cluster, or nil if the
 	// cluster cannot be sampled.
 	Sampler func(ctx context.Context, c platform.Cluster) (measure.Sampler, error)
+	// Injectors carry faults out, in order of preference; nil is the
+	// platforms' own mechanisms only (faults.Native).
+	Injectors faults.Injectors
 }
 
 // Protocol is a wire protocol's clients: which workloads they run and how
@@ -76,7 +80,8 @@ func (e Env) platformNames() []string {
 	return out
 }
 
-// canInject asks the platform whether it can inject a fault kind.
+// canInject asks the platform whether its own mechanisms can inject a
+// fault kind.
 func (e Env) canInject(platformName, kind string) error {
 	p, err := e.Platform(platformName)
 	if err != nil {
@@ -86,4 +91,22 @@ func (e Env) canInject(platformName, kind string) error {
 		return fs.CanInject(kind)
 	}
 	return nil
+}
+
+// injectors returns e.Injectors, or the platforms' own mechanisms.
+func (e Env) injectors() faults.Injectors {
+	if len(e.Injectors) == 0 {
+		return faults.Injectors{faults.Native}
+	}
+	return e.Injectors
+}
+
+// chooseInjector picks the injector of a fault of kind on the named
+// platform (via, if set, names it).
+func (e Env) chooseInjector(platformName, kind, via string) (faults.Injector, error) {
+	p, err := e.Platform(platformName)
+	if err != nil {
+		return nil, nil // reported against the platform field
+	}
+	return e.injectors().Choose(p, kind, via)
 }

@@ -279,7 +279,7 @@ func (r *run) boot(ctx context.Context) bool {
 		},
 		Gen: gen, Open: opener, Recorder: r.rec,
 	}
-	return r.buildNemesis()
+	return r.buildNemesis(ctx)
 }
 
 func (r *run) setNodes(nodes []platform.Node) {
@@ -291,10 +291,15 @@ func (r *run) setNodes(nodes []platform.Node) {
 	r.rec.SetNodes(infos)
 }
 
-func (r *run) buildNemesis() bool {
+func (r *run) buildNemesis(ctx context.Context) bool {
+	plat, err := r.env.Platform(r.s.Platform)
+	if err != nil {
+		r.fail(err)
+		return false
+	}
 	var sched []faults.Scheduled
 	for _, spec := range r.s.FaultSpecs() {
-		f, err := faults.New(spec)
+		f, err := r.env.injectors().New(plat, spec)
 		if err != nil {
 			r.fail(fmt.Errorf("fault %d: %w", spec.ID, err))
 			return false
@@ -308,11 +313,24 @@ func (r *run) buildNemesis() bool {
 		Seed:     r.s.Seed,
 		Log:      r.faultLog,
 		OnChange: r.p.Faults,
+		Labels:   faults.RunLabels(filepath.Base(r.out.Dir), os.Getpid()),
 	}
 	if l, ok := r.engine.(engines.Leader); ok {
 		r.nemesis.Leader = func(ctx context.Context) (string, error) {
 			ld, err := l.Leader(ctx, r.cluster)
 			return ld.Node, err
+		}
+	}
+	if po, ok := r.engine.(engines.PodOwner); ok {
+		if ps, err := po.Pods(r.cluster); err == nil {
+			r.nemesis.Pods = &faults.Pods{Namespace: ps.Namespace, Labels: ps.Labels, Containers: ps.Containers}
+		}
+	}
+	if len(sched) > 0 {
+		r.p.Phase("prepare", "checking that the cluster can take %d faults", len(sched))
+		if err := r.nemesis.Prepare(ctx); err != nil {
+			r.fail(fmt.Errorf("faults cannot be injected: %w", err))
+			return false
 		}
 	}
 	return true

@@ -185,6 +185,33 @@ type Fault struct {
 	// Rate caps a bandwidth fault, in bits per second with an optional
 	// unit: 10mbit, 500kbit, 1gbit.
 	Rate Bandwidth `yaml:"rate"`
+	// Via names the injector: platform (the platform's own: Docker on
+	// kind, processes on local), chaos-mesh or kubernetes. Default: the
+	// first of those that can inject the kind on the platform (`faultline
+	// list faults`).
+	Via string `yaml:"via"`
+	// Offset shifts the clocks of a clock-skew fault (-10m: ten minutes in
+	// the past). Required for clock-skew.
+	Offset time.Duration `yaml:"offset"`
+	// CPUWorkers, CPULoad (percent of one CPU per worker; default 100)
+	// and Memory (256Mi) size a stress fault; it needs one of CPUWorkers
+	// and Memory.
+	CPUWorkers int   `yaml:"cpu-workers"`
+	CPULoad    int   `yaml:"cpu-load"`
+	Memory     Bytes `yaml:"memory"`
+	// Path is the mount path of the volume a disk-latency or disk-error
+	// fault acts on (or a path under it). Required for both.
+	Path string `yaml:"path"`
+	// Percent is the percentage of file operations a disk fault hits.
+	// Default 100.
+	Percent int `yaml:"percent"`
+	// Errno is the error a disk-error fault returns. Default 5 (EIO).
+	Errno int `yaml:"errno"`
+	// GracePeriod is how long a pod-delete lets pods shut down. Default 0.
+	GracePeriod time.Duration `yaml:"grace-period"`
+	// Force makes a node-drain delete pods instead of evicting them,
+	// overriding PodDisruptionBudgets. Default false.
+	Force bool `yaml:"force"`
 }
 
 // Checks sets budgets. Which checks run follows from the workload:

@@ -119,6 +119,8 @@ func (s *Scenario) FaultSpecs() []faults.Spec {
 			ID: i, Name: f.Name, Kind: f.Kind, At: f.At, Duration: f.Duration,
 			Target: f.Target, Peers: f.Peers, OneWay: f.OneWay, Bridge: f.Bridge,
 			Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, Rate: int64(f.Rate),
+			Via: f.Via, Offset: f.Offset, CPUWorkers: f.CPUWorkers, CPULoad: f.CPULoad, Memory: int64(f.Memory),
+			Path: f.Path, Percent: f.Percent, Errno: f.Errno, GracePeriod: f.GracePeriod, Force: f.Force,
 		})
 	}
 	return out
@@ -404,8 +406,12 @@ func (v *validator) faults(env Env, eng engines.Engine) {
 			v.errorf(p+".kind", "required")
 		} else if err != nil {
 			v.errorf(p+".kind", "%v", err)
-		} else if err := env.canInject(v.s.Platform, f.Kind); err != nil {
-			v.errorf(p+".kind", "%v", err)
+		} else if _, err := env.chooseInjector(v.s.Platform, f.Kind, f.Via); err != nil {
+			field := ".kind"
+			if f.Via != "" {
+				field = ".via"
+			}
+			v.errorf(p+field, "%v", err)
 		}
 		if f.At < 0 {
 			v.errorf(p+".at", "must not be negative")
@@ -432,7 +438,7 @@ func (v *validator) faults(env Env, eng engines.Engine) {
 			v.selector(p+".peers", f.Peers, topo, canLead, eng, false)
 		}
 		if err == nil {
-			v.faultParams(p, f, info)
+			v.faultParams(env, p, f, info)
 		}
 	}
 }
@@ -454,15 +460,18 @@ func (v *validator) selector(path string, s faults.Selector, topo platform.Topol
 
 // faultParams checks the shaping and partition parameters against the
 // kind, then lets the faults package check what it builds.
-func (v *validator) faultParams(p string, f Fault, info faults.KindInfo) {
+func (v *validator) faultParams(env Env, p string, f Fault, info faults.KindInfo) {
 	if f.Kind != faults.KindPartition && (f.OneWay || f.Bridge) {
 		v.errorf(p, "one-way and bridge apply only to partitions")
 	}
 	if f.OneWay && f.Bridge {
 		v.errorf(p+".bridge", "a bridge partition is symmetric; drop one-way")
 	}
-	if f.Kind != faults.KindLatency && (f.Delay != 0 || f.Jitter != 0) {
-		v.errorf(p, "delay and jitter apply only to latency faults")
+	if f.Kind != faults.KindLatency && f.Jitter != 0 {
+		v.errorf(p, "jitter applies only to latency faults")
+	}
+	if f.Kind != faults.KindLatency && f.Kind != faults.KindDiskLatency && f.Delay != 0 {
+		v.errorf(p, "delay applies only to latency and disk-latency faults")
 	}
 	if f.Kind != faults.KindLoss && f.Loss != 0 {
 		v.errorf(p+".loss", "applies only to loss faults")
@@ -474,7 +483,11 @@ func (v *validator) faultParams(p string, f Fault, info faults.KindInfo) {
 		return
 	}
 	spec := v.s.FaultSpecs()[faultIndex(p)]
-	if _, err := faults.New(spec); err != nil {
+	plat, err := env.Platform(v.s.Platform)
+	if err != nil {
+		return // reported against the platform field
+	}
+	if _, err := env.injectors().New(plat, spec); err != nil {
 		v.errorf(p, "%v", err)
 	}
 }

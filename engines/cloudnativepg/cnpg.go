@@ -397,3 +397,12 @@ func splitHostPort(addr string) (string, uint16, error) {
 	}
 	return host, uint16(n), nil
 }
+
+// Pods implements engines.PodOwner: the Cluster's instance pods (not its
+// jobs), in Namespace.
+func (e *Engine) Pods(c platform.Cluster) (engines.PodSet, error) {
+	if _, err := e.deployment(c); err != nil {
+		return engines.PodSet{}, err
+	}
+	return engines.PodSet{Namespace: Namespace, Labels: map[string]string{"cnpg.io/podRole": "instance"}, Containers: []string{"postgres"}}, nil
+}

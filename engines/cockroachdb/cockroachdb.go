@@ -320,3 +320,12 @@ func topologyOf(nodes []platform.Node) platform.Topology {
 	}
 	return t
 }
+
+// Pods implements engines.PodOwner: the database pods of every region's
+// CrdbCluster, in Namespace (the operators run in their own).
+func (e *Engine) Pods(c platform.Cluster) (engines.PodSet, error) {
+	if _, err := e.deployment(c); err != nil {
+		return engines.PodSet{}, err
+	}
+	return engines.PodSet{Namespace: Namespace, Labels: map[string]string{"app.kubernetes.io/component": "cockroachdb"}, Containers: []string{"cockroachdb"}}, nil
+}

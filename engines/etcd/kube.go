@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -225,4 +226,16 @@ func deployKube(ctx context.Context, c platform.Cluster, k platform.Kubernetes, 
 		})
 	}
 	return d, nil
+}
+
+// Pods implements engines.PodOwner: every pod in KubeNamespace is a member
+// (the operator, when there is one, runs in its own namespace).
+func (e *Engine) Pods(c platform.Cluster) (engines.PodSet, error) {
+	if _, err := e.deployment(c); err != nil {
+		return engines.PodSet{}, err
+	}
+	if _, ok := c.(platform.Kubernetes); !ok {
+		return engines.PodSet{}, fmt.Errorf("etcd: cluster %s runs no pods", c.Name())
+	}
+	return engines.PodSet{Namespace: KubeNamespace, Containers: []string{kubeName}}, nil
 }

@@ -47,8 +47,9 @@ type Platform struct {
 }
 
 var (
-	_ platform.Platform     = (*Platform)(nil)
-	_ platform.FaultSupport = (*Platform)(nil)
+	_ platform.Platform        = (*Platform)(nil)
+	_ platform.FaultSupport    = (*Platform)(nil)
+	_ platform.FaultPermission = (*Platform)(nil)
 )
 
 // New returns the existing platform.
@@ -63,26 +64,28 @@ func (p *Platform) Capabilities() platform.Capabilities {
 	return platform.Capabilities{Kubernetes: true}
 }
 
-// CanInject implements platform.FaultSupport. Every fault kind harms the
+// CanInject implements platform.FaultSupport: faultline cannot reach the
+// machines or network namespaces of a cluster it did not create, so the
+// platform's own mechanisms inject nothing; faults reach it through Chaos
+// Mesh and the Kubernetes API (see package faults' injectors).
+func (p *Platform) CanInject(kind string) error { return canInject(kind) }
+
+// PermitFaults implements platform.FaultPermission: every fault harms the
 // cluster, so each is refused unless Options.AllowDestructive names the
-// context; and since faultline cannot reach the machines of a cluster it
-// did not create, kinds that act on nodes or their network are refused
-// even then, with the reason.
-func (p *Platform) CanInject(kind string) error {
-	return canInject(kind, p.opts.Context, p.opts.AllowDestructive)
+// context.
+func (p *Platform) PermitFaults() error {
+	return permitFaults(p.opts.Context, p.opts.AllowDestructive)
 }
 
-func canInject(kind, context, allow string) error {
-	switch kind {
-	case "kill", "stop", "pause", "restart", "zone-outage", "region-outage",
-		"partition", "latency", "loss", "bandwidth":
-	default:
-		return fmt.Errorf("fault kind %q is unknown to platform existing", kind)
-	}
+func canInject(kind string) error {
+	return fmt.Errorf("%s by the platform's own means needs the nodes' machines or network namespaces, which platform existing cannot reach; use Chaos Mesh (via: chaos-mesh) or the Kubernetes API, or kind", kind)
+}
+
+func permitFaults(context, allow string) error {
 	if context == "" || allow != context {
-		return fmt.Errorf("%s is destructive and faultline did not create this cluster: allow it by naming the context (%q) in AllowDestructive (--allow-destructive)", kind, context)
+		return fmt.Errorf("faults are destructive and faultline did not create this cluster: allow them by naming the context (%q) in AllowDestructive (--allow-destructive)", context)
 	}
-	return fmt.Errorf("%s needs access to the nodes' machines or network namespaces, which platform existing does not have; use kind, or a platform that owns its nodes", kind)
+	return nil
 }
 
 // Create implements platform.Platform: it connects to the cluster and
@@ -154,10 +157,11 @@ type Cluster struct {
 }
 
 var (
-	_ platform.Cluster      = (*Cluster)(nil)
-	_ platform.Kubernetes   = (*Cluster)(nil)
-	_ platform.Owned        = (*Cluster)(nil)
-	_ platform.FaultSupport = (*Cluster)(nil)
+	_ platform.Cluster         = (*Cluster)(nil)
+	_ platform.Kubernetes      = (*Cluster)(nil)
+	_ platform.Owned           = (*Cluster)(nil)
+	_ platform.FaultSupport    = (*Cluster)(nil)
+	_ platform.FaultPermission = (*Cluster)(nil)
 )
 
 // Name implements platform.Cluster: the context's name.
@@ -182,6 +186,9 @@ func (c *Cluster) Context() string { return c.opts.Context }
 func (c *Cluster) Owned() bool { return false }
 
 // CanInject implements platform.FaultSupport.
-func (c *Cluster) CanInject(kind string) error {
-	return canInject(kind, c.opts.Context, c.opts.AllowDestructive)
+func (c *Cluster) CanInject(kind string) error { return canInject(kind) }
+
+// PermitFaults implements platform.FaultPermission.
+func (c *Cluster) PermitFaults() error {
+	return permitFaults(c.opts.Context, c.opts.AllowDestructive)
 }

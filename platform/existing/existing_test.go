@@ -12,24 +12,26 @@ import (
 	"github.com/faultline-dev/faultline/platform/kube"
 )
 
-func TestCanInjectRefusesUnlessAllowed(t *testing.T) {
-	for _, k := range faults.Kinds() {
-		err := canInject(k.Name, "prod", "")
-		if err == nil || !strings.Contains(err.Error(), "AllowDestructive") {
-			t.Errorf("%s without permission: %v, want a refusal naming AllowDestructive", k.Name, err)
-		}
-		err = canInject(k.Name, "prod", "staging")
-		if err == nil || !strings.Contains(err.Error(), `"prod"`) {
-			t.Errorf("%s allowed for another context: %v, want a refusal naming the context", k.Name, err)
-		}
-		// Allowed, the refusal says what is missing instead.
-		err = canInject(k.Name, "prod", "prod")
-		if err == nil || strings.Contains(err.Error(), "AllowDestructive") {
-			t.Errorf("%s allowed: %v, want the missing capability", k.Name, err)
-		}
+func TestPermitFaultsOnlyWhenAllowed(t *testing.T) {
+	if err := permitFaults("prod", ""); err == nil || !strings.Contains(err.Error(), "AllowDestructive") {
+		t.Errorf("without permission: %v, want a refusal naming AllowDestructive", err)
 	}
-	if err := canInject("meteor", "prod", "prod"); err == nil || !strings.Contains(err.Error(), "unknown") {
-		t.Errorf("unknown kind: %v", err)
+	if err := permitFaults("prod", "staging"); err == nil || !strings.Contains(err.Error(), `"prod"`) {
+		t.Errorf("allowed for another context: %v, want a refusal naming the context", err)
+	}
+	if err := permitFaults("prod", "prod"); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+	if err := permitFaults("", ""); err == nil {
+		t.Error("no context: nil, want a refusal")
+	}
+}
+
+func TestOwnMechanismsInjectNothing(t *testing.T) {
+	for _, k := range faults.Kinds() {
+		if err := canInject(k.Name); err == nil || !strings.Contains(err.Error(), "chaos-mesh") {
+			t.Errorf("%s: %v, want a refusal pointing at Chaos Mesh", k.Name, err)
+		}
 	}
 }
 

@@ -1,0 +1,209 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/faultline-dev/faultline/internal/excerpt"
+	"github.com/faultline-dev/faultline/platform"
+)
+
+// Injector is one way of carrying faults out: the platform's own node and
+// network control (Native), Chaos Mesh experiments, the Kubernetes API. A
+// fault kind means the same to a scenario and a report whichever injector
+// carries it; a scenario may name one (faults[].via), else the first of
+// an Injectors list that can inject the kind on the platform is used.
+type Injector interface {
+	// Name is the injector's name in scenarios (faults[].via), in fault
+	// windows and in `faultline list faults`. It is constant.
+	Name() string
+	// Kinds lists the fault kinds the injector can carry out on some
+	// platform. It is constant.
+	Kinds() []string
+	// CanInject returns nil if the injector can inject kind on the
+	// clusters p creates, or an error that says why not. It does no I/O:
+	// what needs the cluster (a component installed on it) is checked by
+	// the fault's Prepare once the cluster exists.
+	CanInject(p platform.Platform, kind string) error
+	// Fault returns the fault that carries spec out. spec has passed the
+	// checks every kind shares (timing, target, peers, parameters that
+	// belong to another kind); Fault checks what only it knows, naming
+	// each field as faults[ID].FIELD.
+	Fault(spec Spec) (Fault, error)
+}
+
+// Preparer is implemented by faults that must check the cluster once it
+// exists and before the load starts, so that a fault that cannot be
+// injected is refused then and not half-way through the run: a component
+// it needs (installed, or installed by Prepare on clusters faultline
+// created), an API server that refuses its objects. Prepare is
+// idempotent.
+type Preparer interface {
+	Prepare(ctx context.Context, c platform.Cluster, t Target) error
+}
+
+// Mechanism names, for faults[].via.
+const (
+	// ViaPlatform is the Native injector.
+	ViaPlatform = "platform"
+	// ViaChaosMesh is faults/chaosmesh's injector.
+	ViaChaosMesh = "chaos-mesh"
+	// ViaKubernetes is faults/kubeapi's injector.
+	ViaKubernetes = "kubernetes"
+)
+
+// Native is the injector of the platform's own mechanisms: node control
+// (signals to processes, docker kill/stop/pause of node containers) and
+// commands in nodes' network namespaces (iptables, tc, the packet
+// delayer).
+var Native Injector = native{}
+
+type native struct{}
+
+// Name implements Injector.
+func (native) Name() string { return ViaPlatform }
+
+// Kinds implements Injector.
+func (native) Kinds() []string {
+	var out []string
+	for _, k := range Kinds() {
+		if k.Native() {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// CanInject implements Injector: the kind's capability must be among the
+// platform's (platform.Describer), and the platform must not refuse it
+// (platform.FaultSupport).
+func (native) CanInject(p platform.Platform, kind string) error {
+	info, err := LookupKind(kind)
+	if err != nil {
+		return err
+	}
+	if !info.Native() {
+		return fmt.Errorf("%s acts on pods or the Kubernetes API, which the platform's own mechanisms do not", kind)
+	}
+	caps := platform.CapabilitiesOf(p)
+	switch {
+	case info.Needs == NeedsNodes && !caps.NodeControl:
+		return fmt.Errorf("%s needs to stop and start the machines (platform.NodeController), which platform %s cannot", kind, p.Name())
+	case info.Needs != NeedsNodes && !caps.Network:
+		return fmt.Errorf("%s needs the nodes' network namespaces (platform.NetworkController), which platform %s cannot enter", kind, p.Name())
+	}
+	if fs, ok := p.(platform.FaultSupport); ok {
+		return fs.CanInject(kind)
+	}
+	return nil
+}
+
+// Fault implements Injector.
+func (native) Fault(spec Spec) (Fault, error) {
+	field := func(name string) string { return fmt.Sprintf("faults[%d].%s", spec.ID, name) }
+	switch spec.Kind {
+	case KindKill, KindStop, KindPause, KindRestart, KindZoneOutage, KindRegionOutage:
+		return &nodeFault{kind: spec.Kind, action: actionFor(spec.Kind)}, nil
+	case KindPartition:
+		return &partition{id: spec.ID, oneWay: spec.OneWay, bridge: spec.Bridge}, nil
+	case KindLatency, KindLoss, KindBandwidth:
+		return newShaping(spec)
+	}
+	return nil, fmt.Errorf("%s: %s cannot be injected by the platform's own mechanisms", field("kind"), excerpt.Value(spec.Kind))
+}
+
+// Injectors is an ordered list of injectors: for a fault that names none,
+// the first that can inject its kind on the platform is chosen.
+type Injectors []Injector
+
+// Lookup returns the injector with the given name.
+func (is Injectors) Lookup(name string) (Injector, error) {
+	for _, i := range is {
+		if i.Name() == name {
+			return i, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown injector %q (known: %s)", excerpt.Value(name), strings.Join(is.Names(), ", "))
+}
+
+// Names lists the injectors' names, in order.
+func (is Injectors) Names() []string {
+	out := make([]string, len(is))
+	for i, in := range is {
+		out[i] = in.Name()
+	}
+	return out
+}
+
+// Choose returns the injector for a fault of kind on p: the one named by
+// via, or the first in order that can inject it. The error says why each
+// injector cannot, or that p forbids faults (platform.FaultPermission).
+func (is Injectors) Choose(p platform.Platform, kind, via string) (Injector, error) {
+	if fp, ok := p.(platform.FaultPermission); ok {
+		if err := fp.PermitFaults(); err != nil {
+			return nil, err
+		}
+	}
+	if via != "" {
+		in, err := is.Lookup(via)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(in.Kinds(), kind) {
+			return nil, fmt.Errorf("%s does not inject %s (it injects %s)", via, kind, strings.Join(in.Kinds(), ", "))
+		}
+		if err := in.CanInject(p, kind); err != nil {
+			return nil, fmt.Errorf("%s on platform %s: %w", via, p.Name(), err)
+		}
+		return in, nil
+	}
+	var (
+		why  []string
+		last error
+	)
+	for _, in := range is {
+		if !slices.Contains(in.Kinds(), kind) {
+			continue
+		}
+		err := in.CanInject(p, kind)
+		if err == nil {
+			return in, nil
+		}
+		last = err
+		why = append(why, in.Name()+": "+err.Error())
+	}
+	if len(why) == 1 {
+		return nil, last
+	}
+	if len(why) == 0 {
+		return nil, fmt.Errorf("platform %s cannot inject %s: none of the injectors (%s) carries it", p.Name(), kind, strings.Join(is.Names(), ", "))
+	}
+	return nil, fmt.Errorf("platform %s cannot inject %s (%s)", p.Name(), kind, strings.Join(why, "; "))
+}
+
+// New checks spec, chooses its injector on p and returns the fault that
+// carries it out. It reports every problem at once, each naming its field
+// as faults[ID].FIELD.
+func (is Injectors) New(p platform.Platform, spec Spec) (Fault, error) {
+	field := func(name string) string { return fmt.Sprintf("faults[%d].%s", spec.ID, name) }
+	info, err := LookupKind(spec.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field("kind"), err)
+	}
+	errs := validate(spec, info, field)
+	in, err := is.Choose(p, spec.Kind, spec.Via)
+	if err != nil {
+		name := "kind"
+		if spec.Via != "" {
+			name = "via"
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", field(name), err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return in.Fault(spec)
+}
