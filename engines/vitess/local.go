@@ -494,6 +494,8 @@ func showTablets(ctx context.Context, addr string) ([]tabletRow, error) {
 				r.State = v
 			case "alias":
 				r.Alias = v
+			case "primarytermstarttime":
+				r.TermStart = v
 			}
 		}
 		out = append(out, r)

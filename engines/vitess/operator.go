@@ -7,7 +7,6 @@ package vitess
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -63,8 +61,6 @@ const (
 )
 
 const (
-	opKeyspace      = "faultline"
-	opUser          = "faultline"
 	opSecret        = "faultline-vitess"
 	opLabelZone     = "topology.kubernetes.io/zone"
 	opLabelCP       = "node-role.kubernetes.io/control-plane"
@@ -120,8 +116,8 @@ func operatorOptions() map[string]opOption {
 		"shards": {doc: "how many equal shards the keyspace has", def: "1",
 			set: func(c *opConfig, v string) error {
 				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > 64 {
-					return fmt.Errorf("%q is not a whole number from 1 to 64", v)
+				if err != nil || n < 1 || n > 16 {
+					return fmt.Errorf("%q is not a whole number from 1 to 16", v)
 				}
 				c.Shards = n
 				return nil
@@ -207,39 +203,18 @@ func (c opConfig) initDB() (string, error) {
 	return string(b), nil
 }
 
-// cellName turns a zone's name into a cell name the operator accepts
-// (letters, digits, '_' and '.', starting and ending with a letter or
-// digit): every other character is dropped.
-func cellName(zone string) string {
-	var b strings.Builder
-	for _, r := range zone {
-		if r < 128 && (r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			b.WriteRune(r)
-		}
-	}
-	return strings.Trim(b.String(), "_.")
-}
-
-// opCells maps each zone to its cell, refusing zones whose cell names
-// would be empty or collide.
-func opCells(t platform.Topology) ([]string, map[string]string, error) {
-	var zones []string
+// opCells maps each zone's name to its cell (CellNames), in topology
+// order.
+func opCells(t platform.Topology) ([]string, map[string]string) {
+	pairs := t.Zones()
+	names := CellNames(pairs)
+	zones := make([]string, len(pairs))
 	cells := map[string]string{}
-	seen := map[string]string{}
-	for _, rz := range t.Zones() {
-		z := rz[1]
-		zones = append(zones, z)
-		c := cellName(z)
-		if c == "" || len(c) > 63 {
-			return nil, nil, fmt.Errorf("zone %q: no Vitess cell name can be made of it (letters, digits, '_' and '.', at most 63)", z)
-		}
-		if other, ok := seen[c]; ok {
-			return nil, nil, fmt.Errorf("zones %q and %q both become Vitess cell %q", other, z, c)
-		}
-		seen[c] = z
-		cells[z] = c
+	for i, z := range pairs {
+		zones[i] = z[1]
+		cells[z[1]] = names[i]
 	}
-	return zones, cells, nil
+	return zones, cells
 }
 
 func inZone(zone string) *corev1.Affinity {
@@ -279,7 +254,7 @@ func opImages(spec engines.Spec, c platform.Cluster) (lite, exporter, etcd strin
 // usersJSON is vtgate's static users file: one user, faultline, with an
 // empty password, as in Vitess's operator guide (a test cluster, reached
 // only by the harness).
-const usersJSON = `{"` + opUser + `": [{"UserData": "` + opUser + `", "Password": ""}]}`
+const usersJSON = `{"` + User + `": [{"UserData": "` + User + `", "Password": ""}]}`
 
 // operatorPlan is what the operator path installs: the cluster's
 // namespace (the manifest grants a role in it), vitess-operator's
@@ -287,10 +262,7 @@ const usersJSON = `{"` + opUser + `": [{"UserData": "` + opUser + `", "Password"
 // vtgate and one replica-type tablet of every shard in each cell, VTOrc
 // and the durability policy of cfg.
 func operatorPlan(spec engines.Spec, t platform.Topology, c platform.Cluster, cfg opConfig) (kube.Plan, error) {
-	zones, cells, err := opCells(t)
-	if err != nil {
-		return nil, err
-	}
+	zones, cells := opCells(t)
 	if len(zones) == 0 {
 		return nil, errors.New("the topology has no zones")
 	}
@@ -334,7 +306,7 @@ func operatorPlan(spec engines.Spec, t platform.Topology, c platform.Cluster, cf
 		}
 		if cfg.Shards > 1 {
 			// VSchema DDL through vtgate, for the workload's tables.
-			gw.ExtraFlags = map[string]string{"vschema_ddl_authorized_users": opUser}
+			gw.ExtraFlags = map[string]string{"vschema_ddl_authorized_users": User}
 		}
 		vc.Spec.Cells = append(vc.Spec.Cells, VitessCellTemplate{Name: cells[z], Gateway: gw})
 	}
@@ -357,7 +329,7 @@ func operatorPlan(spec engines.Spec, t platform.Topology, c platform.Cluster, cf
 		})
 	}
 	ks := VitessKeyspaceTemplate{
-		Name:               opKeyspace,
+		Name:               Keyspace,
 		TurndownPolicy:     "Immediate",
 		VitessOrchestrator: orc,
 		Partitionings: []VitessKeyspacePartitioning{{Equal: &VitessKeyspaceEqualPartitioning{
@@ -494,7 +466,7 @@ func (d *opDeployment) waitReady(ctx context.Context) error {
 		if s == nil {
 			return false, "no status yet"
 		}
-		ks := s.Keyspaces[opKeyspace]
+		ks := s.Keyspaces[Keyspace]
 		switch {
 		case ks.DesiredShards == 0:
 			return false, "keyspace not reconciled yet"
@@ -559,12 +531,7 @@ func (d *opDeployment) endpoints(ctx context.Context) ([]engines.Endpoint, error
 		}
 		d.reach = &r
 	}
-	return []engines.Endpoint{{Node: "vtgate", Addr: d.reach.Addr, Database: opKeyspace, User: opUser}}, nil
-}
-
-// tabletRow is a row of vtgate's SHOW vitess_tablets.
-type tabletRow struct {
-	keyspace, shard, typ, state, alias, termStart string
+	return []engines.Endpoint{{Node: "vtgate", Addr: d.reach.Addr, Database: Keyspace, User: User}}, nil
 }
 
 // leaders asks vtgate for the serving primaries (SHOW vitess_tablets,
@@ -575,7 +542,10 @@ func (d *opDeployment) leaders(ctx context.Context) ([]engines.Leadership, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := showTablets(ctx, eps[0])
+	rows, err := showTablets(ctx, eps[0].Addr)
+	if err != nil {
+		err = fmt.Errorf("vitess: SHOW vitess_tablets: %w", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -592,12 +562,12 @@ func (d *opDeployment) leaders(ctx context.Context) ([]engines.Leadership, error
 func primaries(rows []tabletRow, pods []corev1.Pod) ([]engines.Leadership, error) {
 	var out []engines.Leadership
 	for _, r := range rows {
-		if r.keyspace != opKeyspace || !strings.EqualFold(r.typ, "PRIMARY") || !strings.EqualFold(r.state, "SERVING") {
+		if r.Keyspace != Keyspace || !strings.EqualFold(r.Type, "PRIMARY") || !strings.EqualFold(r.State, "SERVING") {
 			continue
 		}
-		cell, uid, ok := splitAlias(r.alias)
+		cell, uid, ok := splitAlias(r.Alias)
 		if !ok {
-			return nil, fmt.Errorf("vitess: tablet alias %q is not CELL-UID", r.alias)
+			return nil, fmt.Errorf("vitess: tablet alias %q is not CELL-UID", r.Alias)
 		}
 		node := ""
 		for _, p := range pods {
@@ -607,10 +577,10 @@ func primaries(rows []tabletRow, pods []corev1.Pod) ([]engines.Leadership, error
 			}
 		}
 		if node == "" {
-			return nil, fmt.Errorf("vitess: no pod of tablet %s", r.alias)
+			return nil, fmt.Errorf("vitess: no pod of tablet %s", r.Alias)
 		}
-		l := engines.Leadership{Node: node, Shard: r.keyspace + "/" + r.shard}
-		if ts, err := time.Parse(time.RFC3339, r.termStart); err == nil {
+		l := engines.Leadership{Node: node, Shard: r.Keyspace + "/" + r.Shard}
+		if ts, err := time.Parse(time.RFC3339, r.TermStart); err == nil {
 			l.Term = uint64(ts.Unix())
 		}
 		out = append(out, l)
@@ -630,59 +600,6 @@ func splitAlias(alias string) (cell string, uid uint32, ok bool) {
 		return "", 0, false
 	}
 	return alias[:i], uint32(n), true
-}
-
-// showTablets runs SHOW vitess_tablets through vtgate.
-func showTablets(ctx context.Context, ep engines.Endpoint) ([]tabletRow, error) {
-	cfg := mysql.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", ep.Addr, ep.User, ep.Password
-	cfg.Timeout, cfg.ReadTimeout = 5*time.Second, 10*time.Second
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("vitess: %w", err)
-	}
-	db := sql.OpenDB(conn)
-	defer db.Close()
-	rs, err := db.QueryContext(ctx, "SHOW vitess_tablets")
-	if err != nil {
-		return nil, fmt.Errorf("vitess: SHOW vitess_tablets: %w", err)
-	}
-	defer rs.Close()
-	cols, err := rs.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []tabletRow
-	for rs.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("vitess: SHOW vitess_tablets: %w", err)
-		}
-		var r tabletRow
-		for i, c := range cols {
-			v := vals[i].String
-			switch strings.ToLower(c) {
-			case "keyspace":
-				r.keyspace = v
-			case "shard":
-				r.shard = v
-			case "tablettype":
-				r.typ = v
-			case "state":
-				r.state = v
-			case "alias":
-				r.alias = v
-			case "primarytermstarttime":
-				r.termStart = v
-			}
-		}
-		out = append(out, r)
-	}
-	return out, rs.Err()
 }
 
 // teardown closes the way to vtgate and deletes the VitessCluster's

@@ -37,29 +37,6 @@ func initFile(t *testing.T, opts map[string]string) map[string]string {
 	return out
 }
 
-func TestCellName(t *testing.T) {
-	for _, tc := range []struct{ zone, want string }{
-		{"zone-a", "zonea"},
-		{"us-east-1a", "useast1a"},
-		{"eu_west.1", "eu_west.1"},
-		{"-a-", "a"},
-		{"_x_", "x"},
-		{"---", ""},
-	} {
-		if got := cellName(tc.zone); got != tc.want {
-			t.Errorf("cellName(%q) = %q, want %q", tc.zone, got, tc.want)
-		}
-	}
-}
-
-func TestOperatorCellsRefuseCollisions(t *testing.T) {
-	topo := platform.Topology{Regions: []platform.Region{{Name: "r", Zones: []platform.Zone{{Name: "a-1", Nodes: 1}, {Name: "a1", Nodes: 1}}}}}
-	_, _, err := opCells(topo)
-	if err == nil || !strings.Contains(err.Error(), `both become Vitess cell "a1"`) {
-		t.Fatalf("err = %v, want a collision naming cell a1", err)
-	}
-}
-
 func TestParseOperatorOptions(t *testing.T) {
 	for _, tc := range []struct {
 		opts map[string]string
@@ -122,13 +99,13 @@ func TestOperatorPlan(t *testing.T) {
 	}
 	for i, z := range []string{"zone-a", "zone-b", "zone-c"} {
 		c := vc.Spec.Cells[i]
-		if c.Name != cellName(z) {
-			t.Errorf("cell %d named %q, want %q", i, c.Name, cellName(z))
+		if want := CellNames([][2]string{{"r1", z}})[0]; c.Name != want {
+			t.Errorf("cell %d named %q, want %q", i, c.Name, want)
 		}
 		if v := c.Gateway.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values; len(v) != 1 || v[0] != z {
 			t.Errorf("cell %s's vtgate pinned to %v, want %s", c.Name, v, z)
 		}
-		if c.Gateway.ExtraFlags["vschema_ddl_authorized_users"] != opUser {
+		if c.Gateway.ExtraFlags["vschema_ddl_authorized_users"] != User {
 			t.Errorf("a sharded keyspace needs VSchema DDL through vtgate: flags %v", c.Gateway.ExtraFlags)
 		}
 	}
@@ -137,7 +114,7 @@ func TestOperatorPlan(t *testing.T) {
 		t.Errorf("keyspace %+v", ks)
 	}
 	pools := ks.Partitionings[0].Equal.ShardTemplate.TabletPools
-	if len(pools) != 3 || pools[1].Cell != "zoneb" || pools[1].Type != "replica" || pools[1].Affinity == nil {
+	if len(pools) != 3 || pools[1].Cell != vc.Spec.Cells[1].Name || pools[1].Type != "replica" || pools[1].Affinity == nil {
 		t.Errorf("tablet pools %+v", pools)
 	}
 	if vc.Spec.Images.Vttablet != "vitess-lite:local" || vc.Spec.Images.Mysqld.Mysql80Compatible != "vitess-lite:local" {
@@ -238,17 +215,17 @@ func TestPrimaries(t *testing.T) {
 		}
 	}
 	pods := []corev1.Pod{
-		pod("a", "zonea", "2548885007", "worker"),
-		pod("b", "zoneb", "1012345678", "worker2"),
-		pod("c", "zonec", "33", "worker3"),
+		pod("a", "zone_a", "2548885007", "worker"),
+		pod("b", "zone_b", "1012345678", "worker2"),
+		pod("c", "zone_c", "33", "worker3"),
 	}
 	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	rows := []tabletRow{
-		{keyspace: opKeyspace, shard: "80-", typ: "PRIMARY", state: "SERVING", alias: "zonec-0000000033", termStart: start.Format(time.RFC3339)},
-		{keyspace: opKeyspace, shard: "-80", typ: "PRIMARY", state: "SERVING", alias: "zoneb-1012345678", termStart: start.Format(time.RFC3339)},
-		{keyspace: opKeyspace, shard: "-80", typ: "REPLICA", state: "SERVING", alias: "zonea-2548885007"},
-		{keyspace: opKeyspace, shard: "80-", typ: "PRIMARY", state: "NOT_SERVING", alias: "zonea-2548885007"},
-		{keyspace: "_vt", shard: "0", typ: "PRIMARY", state: "SERVING", alias: "zonea-2548885007"},
+		{Keyspace: Keyspace, Shard: "80-", Type: "PRIMARY", State: "SERVING", Alias: "zone_c-0000000033", TermStart: start.Format(time.RFC3339)},
+		{Keyspace: Keyspace, Shard: "-80", Type: "PRIMARY", State: "SERVING", Alias: "zone_b-1012345678", TermStart: start.Format(time.RFC3339)},
+		{Keyspace: Keyspace, Shard: "-80", Type: "REPLICA", State: "SERVING", Alias: "zone_a-2548885007"},
+		{Keyspace: Keyspace, Shard: "80-", Type: "PRIMARY", State: "NOT_SERVING", Alias: "zone_a-2548885007"},
+		{Keyspace: "_vt", Shard: "0", Type: "PRIMARY", State: "SERVING", Alias: "zone_a-2548885007"},
 	}
 	got, err := primaries(rows, pods)
 	if err != nil {
@@ -261,7 +238,7 @@ func TestPrimaries(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("primaries = %+v, want %+v", got, want)
 	}
-	if _, err := primaries([]tabletRow{{keyspace: opKeyspace, shard: "0", typ: "PRIMARY", state: "SERVING", alias: "zoned-7"}}, pods); err == nil {
+	if _, err := primaries([]tabletRow{{Keyspace: Keyspace, Shard: "0", Type: "PRIMARY", State: "SERVING", Alias: "zone_d-7"}}, pods); err == nil {
 		t.Error("a primary without a pod gave no error")
 	}
 }

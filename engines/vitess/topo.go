@@ -102,6 +102,8 @@ func (v vtctl) primaries(ctx context.Context, keyspace string) ([]primary, error
 // tabletRow is one row of vtgate's SHOW vitess_tablets.
 type tabletRow struct {
 	Cell, Keyspace, Shard, Type, State, Alias string
+	// TermStart is a primary's PrimaryTermStartTime (RFC 3339).
+	TermStart string
 }
 
 // servingProblems says what keeps the rows from showing the plan serving:
