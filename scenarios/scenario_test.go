@@ -79,6 +79,9 @@ func TestValidScenarios(t *testing.T) {
 				t.Fatalf("Load: %v", err)
 			}
 			if err := s.Validate(env); err != nil {
+				if strings.Contains(err.Error(), "is not installed") {
+					testenv.Missing(t, s.Engine.Name, "%v", err)
+				}
 				t.Fatalf("Validate: %v", err)
 			}
 		})

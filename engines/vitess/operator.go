@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -89,6 +90,10 @@ type opConfig struct {
 	ControlOnControlPlane bool
 	// Storage is each tablet's volume.
 	Storage resource.Quantity
+	// GatewayFlags and VTOrcFlags are vtgate's and VTOrc's flags from
+	// the options both paths share (transaction mode, buffering, VTOrc's
+	// polling and timeouts), without their dashes.
+	GatewayFlags, VTOrcFlags map[string]string
 }
 
 func defaultOpConfig() opConfig {
@@ -196,7 +201,10 @@ func (c opConfig) initDB() (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if c.InitDB == "" {
-			return "", fmt.Errorf("engine.options.init-db: no init SQL at %s: fetch the module with `go mod download %s@%s` (faultline engines build vitess does), or point init-db at a file", path, VitessModule, VitessModuleVersion)
+			return "", fmt.Errorf("engine.options.init-db: %w", &engines.NotInstalledError{
+				Program: "the init SQL of " + VitessModule + "@" + VitessModuleVersion + " (" + path + ")",
+				Install: fmt.Sprintf("fetch the module with `go mod download %s@%s` (make vitess does), or point engine.options.init-db at a file", VitessModule, VitessModuleVersion),
+			})
 		}
 		return "", fmt.Errorf("engine.options.init-db: %w", err)
 	}
@@ -304,14 +312,18 @@ func operatorPlan(spec engines.Spec, t platform.Topology, c platform.Cluster, cf
 			Resources:      resources("100m", "256Mi", "256Mi"),
 			Affinity:       inZone(z),
 		}
+		gw.ExtraFlags = maps.Clone(cfg.GatewayFlags)
 		if cfg.Shards > 1 {
 			// VSchema DDL through vtgate, for the workload's tables.
-			gw.ExtraFlags = map[string]string{"vschema_ddl_authorized_users": User}
+			if gw.ExtraFlags == nil {
+				gw.ExtraFlags = map[string]string{}
+			}
+			gw.ExtraFlags["vschema-ddl-authorized-users"] = User
 		}
 		vc.Spec.Cells = append(vc.Spec.Cells, VitessCellTemplate{Name: cells[z], Gateway: gw})
 	}
 	vc.Spec.VitessDashboard = &VitessDashboard{Cells: cellNames, Replicas: ptr.To[int32](1), Resources: resources("100m", "128Mi", "128Mi")}
-	orc := &VitessOrchestratorSpec{Resources: resources("100m", "128Mi", "128Mi")}
+	orc := &VitessOrchestratorSpec{Resources: resources("100m", "128Mi", "128Mi"), ExtraFlags: maps.Clone(cfg.VTOrcFlags)}
 	if cfg.ControlOnControlPlane {
 		orc.Affinity, orc.Tolerations = onControlPlane()
 	}

@@ -63,7 +63,7 @@ func TestOperatorInitDBMissingSaysHow(t *testing.T) {
 	t.Setenv("GOMODCACHE", t.TempDir())
 	cfg := defaultOpConfig()
 	_, err := operatorPlan(engines.Spec{}, threeZones(), nil, cfg)
-	if err == nil || !strings.Contains(err.Error(), "go mod download vitess.io/vitess@v0.24.4") {
+	if err == nil || !strings.Contains(err.Error(), "go mod download vitess.io/vitess@v0.24.4") || !strings.Contains(err.Error(), "is not installed") {
 		t.Fatalf("err = %v, want how to fetch the module", err)
 	}
 }
@@ -105,7 +105,7 @@ func TestOperatorPlan(t *testing.T) {
 		if v := c.Gateway.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values; len(v) != 1 || v[0] != z {
 			t.Errorf("cell %s's vtgate pinned to %v, want %s", c.Name, v, z)
 		}
-		if c.Gateway.ExtraFlags["vschema_ddl_authorized_users"] != User {
+		if c.Gateway.ExtraFlags["vschema-ddl-authorized-users"] != User {
 			t.Errorf("a sharded keyspace needs VSchema DDL through vtgate: flags %v", c.Gateway.ExtraFlags)
 		}
 	}

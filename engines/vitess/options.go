@@ -120,7 +120,7 @@ type vtorcConfig struct {
 // parseConfig returns the options with defaults filled in, or every
 // problem, each naming the field.
 func parseConfig(set map[string]string) (config, []error) {
-	v, errs := options.Parse(set)
+	v, errs := allOptions().Parse(set)
 	if len(errs) > 0 {
 		return config{}, errs
 	}

@@ -40,19 +40,34 @@ func TestValidate(t *testing.T) {
 	e := New(Options{})
 	three := platform.Topology{Regions: []platform.Region{{Name: "r1", Zones: []platform.Zone{{Name: "a", Nodes: 1}, {Name: "b", Nodes: 1}, {Name: "c", Nodes: 1}}}}}
 	kube := engines.Target{Platform: "kind", Capabilities: platform.Capabilities{Kubernetes: true}, Workers: 3, Topology: three}
-	errs := e.Validate(engines.Spec{Replicas: 2, Image: "x", Version: "v23.0.0"}, kube)
+	errs := e.Validate(engines.Spec{Replicas: 2, Image: "x", Version: "v23.0.0", Options: map[string]string{"clients": "all"}}, kube)
 	var msgs []string
 	for _, err := range errs {
 		msgs = append(msgs, err.Error())
 	}
 	got := strings.Join(msgs, "\n")
-	for _, w := range []string{"platform:", "engine.replicas: 2", "engine.image:", `engine.version: faultline builds Vitess v24.0.4 only, not "v23.0.0"`} {
+	for _, w := range []string{"engine.replicas: 2, but vitess-operator", `engine.version: the operator path runs Vitess v24.0.4`, "engine.options.clients: applies to the local platform"} {
 		if !strings.Contains(got, w) {
-			t.Errorf("errors lack %q:\n%s", w, got)
+			t.Errorf("kind: errors lack %q:\n%s", w, got)
 		}
 	}
+	local := engines.Target{Platform: "local", Capabilities: platform.Capabilities{Processes: true}, Workers: 3, Topology: three}
+	errs = e.Validate(engines.Spec{Replicas: 2, Image: "x", Version: "v23.0.0", Options: map[string]string{"storage": "1Gi"}}, local)
+	msgs = nil
+	for _, err := range errs {
+		msgs = append(msgs, err.Error())
+	}
+	got = strings.Join(msgs, "\n")
+	for _, w := range []string{"engine.replicas: 2", "engine.image:", `engine.version: faultline builds Vitess v24.0.4 only, not "v23.0.0"`, "engine.options.storage: applies to vitess-operator"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("local: errors lack %q:\n%s", w, got)
+		}
+	}
+	if errs := e.Validate(engines.Spec{}, engines.Target{Platform: "elsewhere", Workers: 3, Topology: three}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "platform:") {
+		t.Errorf("a platform of neither processes nor Kubernetes: %v", errs)
+	}
 	// Shards that do not divide the workers, checked without any I/O.
-	errs = e.Validate(engineSpec(map[string]string{"shards": "2"}), engines.Target{Platform: "kind", Capabilities: platform.Capabilities{Processes: false}, Workers: 3, Topology: three})
+	errs = e.Validate(engineSpec(map[string]string{"shards": "2"}), engines.Target{Platform: "local", Capabilities: platform.Capabilities{Processes: true}, Workers: 3, Topology: three})
 	found := false
 	for _, err := range errs {
 		found = found || strings.Contains(err.Error(), "engine.options.shards: 3 worker nodes cannot be divided evenly between 2 shards")

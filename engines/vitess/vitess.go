@@ -48,6 +48,7 @@ type Engine struct {
 
 	mu          sync.Mutex
 	deployments map[string]*deployment
+	operators   map[string]*opDeployment
 }
 
 var (
@@ -59,11 +60,13 @@ var (
 	_ engines.PlatformNeeds    = (*Engine)(nil)
 	_ engines.IsolationClaimer = (*Engine)(nil)
 	_ engines.Doctor           = (*Engine)(nil)
+	_ engines.Manifester       = (*Engine)(nil)
+	_ engines.Teardown         = (*Engine)(nil)
 )
 
 // New returns the vitess engine.
 func New(opts Options) *Engine {
-	return &Engine{opts: opts, deployments: map[string]*deployment{}}
+	return &Engine{opts: opts, deployments: map[string]*deployment{}, operators: map[string]*opDeployment{}}
 }
 
 // Name implements engines.Engine.
@@ -77,7 +80,7 @@ func (e *Engine) Protocol() string { return engines.ProtocolMySQL }
 func (e *Engine) DefaultVersion() string { return dist.Release(dist.ModuleVersion) }
 
 // Options implements engines.Defaults.
-func (e *Engine) Options() map[string]string { return options.Docs() }
+func (e *Engine) Options() map[string]string { return allOptions().Docs() }
 
 func (e *Engine) log() io.Writer {
 	if e.opts.Log != nil {
@@ -107,10 +110,11 @@ func (e *Engine) Server(flavor dist.Flavor) (string, error) {
 	return s.String(), nil
 }
 
-// CanRunOn implements engines.PlatformNeeds: the tablets are processes.
+// CanRunOn implements engines.PlatformNeeds: the tablets are processes
+// on the nodes (local), or pods of vitess-operator (Kubernetes).
 func (e *Engine) CanRunOn(caps platform.Capabilities) error {
-	if !caps.Processes {
-		return errors.New("vitess runs its programs and mysqld as processes on the nodes (platform local); on Kubernetes it is not available yet")
+	if !caps.Processes && !caps.Kubernetes {
+		return errors.New("vitess runs its programs and mysqld as processes on the nodes (platform local) or through vitess-operator on Kubernetes (kind, existing)")
 	}
 	return nil
 }
@@ -121,9 +125,17 @@ func (e *Engine) CanRunOn(caps platform.Capabilities) error {
 // flavour, and programs the user pointed at. Programs not yet built are
 // no problem: Deploy builds them.
 func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
-	cfg, errs := parseConfig(spec.Options)
 	if err := e.CanRunOn(t.Capabilities); err != nil {
-		errs = append(errs, fmt.Errorf("platform: %w, not %q", err, t.Platform))
+		return []error{fmt.Errorf("platform: %w, not %q", err, t.Platform)}
+	}
+	if !t.Capabilities.Processes {
+		return validateKube(spec, t)
+	}
+	cfg, errs := parseConfig(spec.Options)
+	for _, name := range operatorOnly {
+		if _, ok := spec.Options[name]; ok {
+			errs = append(errs, fmt.Errorf("engine.options.%s: applies to vitess-operator on Kubernetes (kind, existing), not to platform %q", name, t.Platform))
+		}
 	}
 	if spec.Replicas != 0 && spec.Replicas != t.Workers {
 		errs = append(errs, fmt.Errorf("engine.replicas: %d, but vitess runs one tablet on each of the %d worker nodes (leave it 0)", spec.Replicas, t.Workers))
@@ -175,7 +187,10 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	}
 	host, ok := c.(platform.ProcessHost)
 	if !ok {
-		return fmt.Errorf("vitess: deploy: cluster %s does not run processes (only the local platform does)", c.Name())
+		if _, kube := c.(platform.Kubernetes); kube {
+			return e.deployKube(ctx, c, spec)
+		}
+		return fmt.Errorf("vitess: deploy: cluster %s neither runs processes nor Kubernetes", c.Name())
 	}
 	server, err := findServer(cfg.Flavor)
 	if err != nil {
@@ -221,6 +236,9 @@ func writeArtifact(dir string, d dist.Dist, s serverBinary, cfg config) error {
 // the report ("Vitess v24.0.4 with 5 MariaDB compatibility changes on
 // MariaDB 10.11.19…").
 func (e *Engine) Describe(c platform.Cluster) string {
+	if _, ok := e.operator(c); ok {
+		return "Vitess " + OperatorVitessRelease + " (vitess/lite, MySQL 8.0) through vitess-operator " + OperatorVersion
+	}
 	dep, err := e.deployment(c)
 	if err != nil {
 		return ""
@@ -242,6 +260,9 @@ func (e *Engine) deployment(c platform.Cluster) (*deployment, error) {
 // tablet serves as each vtgate sees it, and each vtgate answers a query
 // on the primaries.
 func (e *Engine) WaitReady(ctx context.Context, c platform.Cluster) error {
+	if op, ok := e.operator(c); ok {
+		return op.waitReady(ctx)
+	}
 	d, err := e.deployment(c)
 	if err != nil {
 		return err
@@ -253,6 +274,9 @@ func (e *Engine) WaitReady(ctx context.Context, c platform.Cluster) error {
 // cell's zone (no zone with option clients=all, so that clients spread
 // over every vtgate).
 func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.Endpoint, error) {
+	if op, ok := e.operator(c); ok {
+		return op.endpoints(ctx)
+	}
 	d, err := e.deployment(c)
 	if err != nil {
 		return nil, err
@@ -263,6 +287,9 @@ func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.E
 // Leaders implements engines.Leaders: every shard's primary, from the
 // topology's shard records; the term is the primary term's start.
 func (e *Engine) Leaders(ctx context.Context, c platform.Cluster) ([]engines.Leadership, error) {
+	if op, ok := e.operator(c); ok {
+		return op.leaders(ctx)
+	}
 	d, err := e.deployment(c)
 	if err != nil {
 		return nil, err
@@ -276,6 +303,12 @@ func (e *Engine) Leader(ctx context.Context, c platform.Cluster) (engines.Leader
 	ls, err := e.Leaders(ctx, c)
 	if err != nil {
 		return engines.Leadership{}, err
+	}
+	if _, ok := e.operator(c); ok {
+		if len(ls) == 0 {
+			return engines.Leadership{}, fmt.Errorf("vitess: %w", errNoPrimary)
+		}
+		return ls[0], nil
 	}
 	d, _ := e.deployment(c)
 	for _, l := range ls {

@@ -184,3 +184,35 @@ value: 5
 		}
 	}
 }
+
+func TestWriteYAMLHidesSecretValues(t *testing.T) {
+	objs, err := ToUnstructured(&corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "n"},
+		StringData: map[string]string{"init.sql": "CREATE USER hunter2;"},
+		Data:       map[string][]byte{"password": []byte("hunter2")},
+	}, &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n"},
+		Data:       map[string]string{"shown": "visible"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := (Plan{{Name: "x", Objects: objs}}).WriteYAML(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "aHVudGVyMg") {
+		t.Errorf("a Secret's value is printed:\n%s", out)
+	}
+	for _, want := range []string{"init.sql: (20 bytes, not shown)", "password: (12 bytes, base64, not shown)", "shown: visible"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if objs[0].Object["stringData"].(map[string]any)["init.sql"] != "CREATE USER hunter2;" {
+		t.Error("WriteYAML changed the object it printed")
+	}
+}

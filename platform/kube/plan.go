@@ -97,7 +97,7 @@ func (p Plan) WriteYAML(w io.Writer) error {
 		default:
 			fmt.Fprintf(&b, "# step %s: %d objects\n", s.Name, len(s.Objects))
 			for _, o := range s.Objects {
-				if err := writeDoc(&b, o.Object); err != nil {
+				if err := writeDoc(&b, redacted(o).Object); err != nil {
 					return err
 				}
 			}
@@ -105,6 +105,31 @@ func (p Plan) WriteYAML(w io.Writer) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// redacted returns o, or for a Secret a copy whose values say only their
+// size: a printed plan shows what is applied, not the credentials or the
+// upstream files (an init script) a Secret carries.
+func redacted(o *unstructured.Unstructured) *unstructured.Unstructured {
+	if o.GetKind() != "Secret" || o.GroupVersionKind().Group != "" {
+		return o
+	}
+	c := o.DeepCopy()
+	for _, field := range []string{"data", "stringData"} {
+		m, ok := c.Object[field].(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range m {
+			s, _ := v.(string)
+			if field == "data" {
+				m[k] = fmt.Sprintf("(%d bytes, base64, not shown)", len(s))
+			} else {
+				m[k] = fmt.Sprintf("(%d bytes, not shown)", len(s))
+			}
+		}
+	}
+	return c
 }
 
 func writeDoc(b *bytes.Buffer, v any) error {

@@ -25,6 +25,7 @@ var upstreamCRDs = []string{
 	"cockroachdb-operator-v1beta1-crdbclusters.crd.yaml",
 	"cockroachdb-operator-v1beta1-crdbnodes.crd.yaml",
 	"etcd-operator-etcdclusters.crd.yaml",
+	"vitess-operator-vitessclusters.crd.yaml",
 }
 
 // operatorEngines are the built-in scenarios whose objects the API
@@ -43,6 +44,7 @@ var operatorEngines = []struct {
 	{engine: "cloudnativepg", scenario: "cnpg-failover", standIn: standInManifest("cnpg-system", "cnpg-controller-manager", "ghcr.io/cloudnative-pg/cloudnative-pg:1.30.0"), image: "ghcr.io/cloudnative-pg/cloudnative-pg:1.30.0"},
 	{engine: "cockroachdb", scenario: "cockroachdb-zone-outage", image: "docker.io/cockroachdb/cockroachdb-operator-v2:v1.0.0"},
 	{engine: "etcd", scenario: "etcd-operator", standIn: standInManifest("etcd-operator-system", "etcd-operator-controller-manager", "gcr.io/etcd-development/etcd-operator:v0.2.0"), image: "gcr.io/etcd-development/etcd-operator:v0.2.0"},
+	{engine: "vitess", scenario: "vitess-operator-failover", standIn: standInManifest("default", "vitess-operator", "planetscale/vitess-operator:v2.17.1"), image: "planetscale/vitess-operator:v2.17.1"},
 }
 
 func standInManifest(ns, name, image string) string {

@@ -336,7 +336,9 @@ func killLedger(t *testing.T, s *dbtest.Server) (rpo, rto check.Result) {
 			t.Error(err)
 		}
 	}
-	h := load{kind: sqlclient.KindLedger, gen: workload.NewLedger(), concurrency: 8, duration: 5 * time.Second, during: kill}.run(t, s)
+	// The load goes on well past the restart: on a busy machine crash
+	// recovery takes seconds, and the RTO check needs writes after it.
+	h := load{kind: sqlclient.KindLedger, gen: workload.NewLedger(), concurrency: 8, duration: 15 * time.Second, during: kill}.run(t, s)
 	rpo = check.RPO{}.Check(context.Background(), h)
 	t.Logf("rpo: %s: %s %v", rpo.Verdict, rpo.Summary, rpo.Metrics)
 	rto = check.RTO{}.Check(context.Background(), h)
