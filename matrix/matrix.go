@@ -79,7 +79,7 @@ type Workload struct {
 }
 
 // KindNone is the fault kind of a baseline cell: no fault.
-const KindNone = "none"
+const KindNone = reports.BaselineKind
 
 // Fault is one fault, one per cell: a scenario's fault entry (its name
 // names it in the report and in cell directories; default "KIND-TARGET").
