@@ -82,7 +82,8 @@ type Workload struct {
 const KindNone = reports.BaselineKind
 
 // Fault is one fault, one per cell: a scenario's fault entry (its name
-// names it in the report and in cell directories; default "KIND-TARGET").
+// names it in the report and in cell directories; default "KIND-TARGET",
+// or baseline for kind none).
 type Fault = scenarios.Fault
 
 // Cost is the target workload to price, and where.

@@ -82,7 +82,11 @@ func (f *File) ApplyDefaults() {
 		}
 	}
 	for i := range f.Faults {
-		if f.Faults[i].Name == "" {
+		switch {
+		case f.Faults[i].Name != "":
+		case f.Faults[i].Kind == KindNone:
+			f.Faults[i].Name = "baseline"
+		default:
 			f.Faults[i].Name = slug(f.Faults[i].Kind + "-" + f.Faults[i].Target.String())
 		}
 	}

@@ -86,6 +86,15 @@ func (ms *MatrixSelection) heatCell(engine string, f MatrixFault) HeatCell {
 	return h
 }
 
+// heatScale is the RTO the heat map colours red: the RTO requirement, or
+// 30 s.
+func (ms *MatrixSelection) heatScale() float64 {
+	if ms.Matrix.Requirements.RTOMax > 0 {
+		return ms.Matrix.Requirements.RTOMax.Seconds()
+	}
+	return 30
+}
+
 // rtoColor maps an RTO onto green (0) through amber to red (at scale and
 // beyond); writes that never came back are dark red.
 func rtoColor(rto float64, recovered bool, scale float64) string {
@@ -110,13 +119,10 @@ func rtoColor(rto float64, recovered bool, scale float64) string {
 // links to the cell's report.
 func (ms *MatrixSelection) HeatMapSVG() template.HTML {
 	grid := ms.HeatMap()
-	scale := 30.0
-	if ms.Matrix.Requirements.RTOMax > 0 {
-		scale = ms.Matrix.Requirements.RTOMax.Seconds()
-	}
+	scale := ms.heatScale()
 	const labelW, boxW, boxH, headH, gap = 200, 150, 46, 40, 4
 	w := labelW + len(ms.Matrix.Faults)*(boxW+gap)
-	h := headH + len(grid)*(boxH+gap) + 30
+	h := headH + len(grid)*(boxH+gap)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="engine by fault heat map">`, w, h, w, h)
 	b.WriteString(`<style>text{font:12px system-ui,Arial,sans-serif;fill:#1f2937}.big{font-weight:650;font-size:13px}.w{fill:#fff}</style>`)
@@ -164,7 +170,6 @@ func (ms *MatrixSelection) HeatMapSVG() template.HTML {
 			}
 		}
 	}
-	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#6b7280">colour: RTO from 0 s (green) to %.0f s (red); ✗ did not survive; heavy outline: acknowledged writes lost</text>`, h-8, scale)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // built from numbers and escaped names
 }
