@@ -55,9 +55,9 @@ func matrixFuncs(outDir string, ms *MatrixSelection) template.FuncMap {
 			}
 			return v
 		},
-		"pct":   func(v float64) float64 { return 100 * v },
-		"isNum": func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
-		"first3": func(ps []Priced) []Priced { return ps[:min(3, len(ps))] },
+		"pct":       func(v float64) float64 { return 100 * v },
+		"isNum":     func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
+		"first3":    func(ps []Priced) []Priced { return ps[:min(3, len(ps))] },
 		"heatScale": func(m *MatrixSelection) float64 { return m.heatScale() },
 		"notRun": func(m *MatrixSelection) bool {
 			for _, c := range m.Cells {
