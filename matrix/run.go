@@ -331,19 +331,27 @@ func (r *runner) dropAll(ctx context.Context) {
 
 // complete reports whether an earlier invocation ran the cell to the end:
 // its result.json reads, was not cut short, and its scenario is the one
-// the matrix asks for now.
+// the matrix asks for now, but for the cost section (requirements and the
+// cost target change only how the report prices the run, which it does
+// again from the history).
 func (r *runner) complete(cr *CellResult) bool {
 	dir := filepath.Join(r.opts.Dir, CellsDir, cr.Dir)
 	rep, err := reports.Read(dir)
 	if err != nil || rep.InfraError == "run interrupted" {
 		return false
 	}
-	saved, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
+	data, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
 	if err != nil {
 		return false
 	}
-	want, err := cr.Scenario.Marshal()
-	return err == nil && bytes.Equal(saved, want)
+	saved, err := scenarios.Parse(data)
+	if err != nil {
+		return false
+	}
+	saved.Cost = cr.Scenario.Cost
+	a, err1 := saved.Marshal()
+	b, err2 := cr.Scenario.Marshal()
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
 }
 
 // resumed fills in a resumed cell's verdict from its result.json.
