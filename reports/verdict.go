@@ -48,6 +48,10 @@ type Decision struct {
 type RequirementRow struct {
 	Engine    string     `json:"engine"`
 	Decisions []Decision `json:"decisions"`
+	// Ran counts the engine's cells with evidence; WhyNot says why the
+	// first of its other cells (not applicable ones aside) has none.
+	Ran    int    `json:"ran"`
+	WhyNot string `json:"why_not,omitempty"`
 }
 
 // Count returns how many of the row's decisions have a status.
@@ -81,10 +85,14 @@ func Evaluate(req Requirements, engine string, cells []CellView, c *CostRow) Req
 	row := RequirementRow{Engine: engine}
 	var ran []CellView
 	for _, cv := range cells {
-		if cv.Report != nil {
+		switch {
+		case cv.Report != nil:
 			ran = append(ran, cv)
+		case row.WhyNot == "" && cv.Status != "not-applicable":
+			row.WhyNot = cv.Status + ": " + cv.Reason
 		}
 	}
+	row.Ran = len(ran)
 	if req.Survive != "" {
 		row.Decisions = append(row.Decisions, decideSurvive(req.Survive, ran))
 	}
@@ -396,6 +404,12 @@ func sentence(r Ranked, row RequirementRow) (string, []string) {
 	}
 	if len(row.Decisions) == 0 {
 		lead = "no requirement asked"
+	}
+	if row.Ran == 0 {
+		lead, parts = "has no evidence: none of its cells ran", nil
+		if row.WhyNot != "" {
+			lead += " (" + shorten(row.WhyNot, 160) + ")"
+		}
 	}
 	s := r.Engine + " " + lead
 	if len(parts) > 0 {

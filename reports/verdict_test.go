@@ -242,3 +242,13 @@ func TestExpectationMisses(t *testing.T) {
 		}
 	}
 }
+
+func TestRankSaysWhyAnEngineHasNoEvidence(t *testing.T) {
+	cells := []reports.CellView{{MatrixCell: reports.MatrixCell{ID: "crdb/kill/register", Engine: "crdb", Status: "not-run",
+		Reason: "deploy cockroachdb: image docker.io/cockroachdb/cockroach:v26.2.1 could not be pulled"}, Scope: "node"}}
+	row := reports.Evaluate(reports.Requirements{Survive: "node"}, "crdb", cells, nil)
+	r := reports.Rank([]reports.RequirementRow{row}, nil)
+	if want := "crdb has no evidence: none of its cells ran (not-run: deploy cockroachdb: image docker.io/cockroachdb/cockroach:v26.2.1 could not be pulled); not priced."; r[0].Sentence != want {
+		t.Errorf("sentence %q, want %q", r[0].Sentence, want)
+	}
+}
