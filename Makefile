@@ -75,13 +75,15 @@ e2e: images
 	FAULTLINE_REQUIRE=all FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
 
 # Everything, for a nightly job (about 45 min on 2 cores after images):
-# the e2e suite; the kind platform's and the images' own e2e tests; every
+# the e2e suite; the kind platform's, the images' and the selection
+# report's (a real matrix, its pages opened in headless Chromium) own e2e
+# tests; every
 # built-in scenario that passes, as one engine-selection report; the
 # benchmarks.
 NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
 nightly: e2e build
-	@$(DEPS) go databases net docker images bench
-	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient | $(TESTSUM)
+	@$(DEPS) go databases net docker images bench browser
+	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient ./matrix | $(TESTSUM)
 	./$(BIN) matrix $(NIGHTLY_SCENARIOS) --out runs/nightly
 	./scripts/bench.sh
 
