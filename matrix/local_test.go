@@ -74,7 +74,7 @@ func runLocalMatrix(t *testing.T) (dir string, out *matrix.Outcome, page string)
 		if localRun.err != nil {
 			return
 		}
-		localRun.page, localRun.err = matrix.WriteReport(ctx, localRun.dir, localRun.dir, &localRun.out.State)
+		localRun.page, _, localRun.err = matrix.WriteReport(ctx, localRun.dir, localRun.dir, &localRun.out.State, matrix.ReportOptions{})
 	})
 	if localRun.skip != "" {
 		testenv.Missing(t, localRun.dep, "%s", localRun.skip)
@@ -224,7 +224,7 @@ func TestLocalMatrixRedecidesAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := t.TempDir()
-	if _, err := matrix.WriteReport(context.Background(), dir, other, st); err != nil {
+	if _, _, err := matrix.WriteReport(context.Background(), dir, other, st, matrix.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s := readSelection(t, other)
@@ -233,6 +233,15 @@ func TestLocalMatrixRedecidesAndResumes(t *testing.T) {
 	}
 	if len(s.Requirements[0].Decisions) != 0 {
 		t.Errorf("decisions %+v with no requirement asked", s.Requirements)
+	}
+
+	// Compared with itself, a matrix has no regression.
+	st0, err := matrix.ReadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, regs, err := matrix.WriteReport(context.Background(), dir, t.TempDir(), st0, matrix.ReportOptions{Baseline: dir}); err != nil || len(regs) != 0 {
+		t.Errorf("the matrix against itself: %v, regressions %+v", err, regs)
 	}
 
 	// Resuming with other requirements (a cost survival level of their

@@ -48,22 +48,52 @@ func (s *State) Report(dir string) reports.Matrix {
 	return m
 }
 
+// ReportOptions say what else a matrix's report holds.
+type ReportOptions struct {
+	// Baseline is the directory of an earlier run of the matrix to
+	// compare with; empty compares nothing.
+	Baseline string
+	// Tolerance is the run-to-run noise a comparison allows; zero is
+	// reports.DefaultTolerance.
+	Tolerance reports.Tolerance
+}
+
 // WriteReport writes the selection report of the matrix run in dir
 // (selection.html, selection.md, selection.json) into out, and returns
-// the path of selection.html.
-func WriteReport(ctx context.Context, dir, out string, s *State) (string, error) {
+// the path of selection.html and, when compared with a baseline, the
+// regressions found.
+func WriteReport(ctx context.Context, dir, out string, s *State, o ReportOptions) (string, []reports.Regression, error) {
 	cat, err := cost.Load()
 	if err != nil {
-		return "", fmt.Errorf("matrix report: %w", err)
+		return "", nil, fmt.Errorf("matrix report: %w", err)
 	}
 	sel, err := reports.Select(ctx, s.Report(dir), cat)
 	if err != nil {
-		return "", fmt.Errorf("matrix report: %w", err)
+		return "", nil, fmt.Errorf("matrix report: %w", err)
+	}
+	if o.Baseline != "" {
+		bs, err := ReadState(o.Baseline)
+		if err != nil {
+			return "", nil, fmt.Errorf("matrix report: baseline: %w", err)
+		}
+		// The baseline is decided by the same requirements and priced
+		// at the same target, so that only the runs differ.
+		bs.File.Requirements, bs.File.Cost = s.File.Requirements, s.File.Cost
+		base, err := reports.Select(ctx, bs.Report(o.Baseline), cat)
+		if err != nil {
+			return "", nil, fmt.Errorf("matrix report: baseline: %w", err)
+		}
+		tol := o.Tolerance
+		if tol == (reports.Tolerance{}) {
+			tol = reports.DefaultTolerance()
+		}
+		sel.Matrix.Baseline = o.Baseline
+		sel.Matrix.Regressions = reports.Regressions(base.Matrix, sel.Matrix, tol)
 	}
 	if err := reports.WriteSelection(ctx, out, sel); err != nil {
-		return "", fmt.Errorf("matrix report: %w", err)
+		return "", nil, fmt.Errorf("matrix report: %w", err)
 	}
-	return filepath.Join(out, reports.SelectionHTMLFile), nil
+	return filepath.Join(out, reports.SelectionHTMLFile), sel.Matrix.Regressions, nil
 }
 
 // Reprice takes another matrix file's requirements and cost target in

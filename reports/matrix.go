@@ -230,6 +230,10 @@ type MatrixSelection struct {
 	Ranking []Ranked
 	// Notes say what the report could not do.
 	Notes []string
+	// Baseline names the earlier matrix run compared with (empty: none);
+	// Regressions are what got worse since (see Regressions).
+	Baseline    string
+	Regressions []Regression
 }
 
 // Select reads every cell of a matrix with evidence, decides each

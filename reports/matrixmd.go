@@ -21,6 +21,18 @@ func (ms *MatrixSelection) markdown() []byte {
 	fmt.Fprintf(&b, "## faultline engine selection: %s\n\n", mdEscape(m.Name))
 	fmt.Fprintf(&b, "%d cells ran, %d not run, %d not applicable, %d interrupted; wall time %s. Requirements: %s.\n\n",
 		ran, notRun, na, intr, seconds(m.WallSeconds), mdEscape(askedText(m.Requirements)))
+	if ms.Baseline != "" {
+		fmt.Fprintf(&b, "### Against the baseline (%s)\n\n", mdEscape(ms.Baseline))
+		if len(ms.Regressions) == 0 {
+			b.WriteString("No regression: no new failure or anomaly, no RTO, throughput or cost beyond the tolerance.\n\n")
+		}
+		for _, r := range ms.Regressions {
+			fmt.Fprintf(&b, "- **%s** %s: %s → %s\n", r.Kind, mdEscape(orDash(r.Cell+r.engineIfNoCell())), mdEscape(r.Was), mdEscape(r.Now))
+		}
+		if len(ms.Regressions) > 0 {
+			b.WriteString("\n")
+		}
+	}
 	b.WriteString("### Recommendation\n\n")
 	if ms.Best != nil {
 		fmt.Fprintf(&b, "**Cheapest configuration meeting every requirement:** %s as %s on %s, %s a month (P10 %s, P90 %s).\n\n",
@@ -166,7 +178,9 @@ func (ms *MatrixSelection) JSON() ([]byte, error) {
 		Cells        []cell           `json:"cells"`
 		Expected     []ExpectedRow    `json:"expected"`
 		Costs        []CostRow        `json:"costs"`
-	}{Format: "faultline.selection/v1", Matrix: ms.Matrix, RTOMaxSec: ms.Matrix.Requirements.RTOMax.Seconds(), Best: ms.Best,
+		Baseline     string           `json:"baseline,omitempty"`
+		Regressions  []Regression     `json:"regressions,omitempty"`
+	}{Baseline: ms.Baseline, Regressions: ms.Regressions, Format: "faultline.selection/v1", Matrix: ms.Matrix, RTOMaxSec: ms.Matrix.Requirements.RTOMax.Seconds(), Best: ms.Best,
 		Requirements: ms.Requirements, Expected: ms.Expected, Costs: ms.Costs}
 	for _, r := range ms.Ranking {
 		out.Ranking = append(out.Ranking, ranked{Ranked: r, Monthly: finite(r.Monthly)})

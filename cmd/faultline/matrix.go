@@ -113,7 +113,7 @@ func runMatrixFile(cmd *cobra.Command, path string, data []byte, f matrixFlags) 
 		return infraError(err)
 	}
 	fmt.Fprintf(stderr, "\nmatrix %s: %d cells in %s\n", out.Name, len(out.Cells), (time.Duration(out.WallSeconds) * time.Second).Round(time.Second))
-	page, err := matrix.WriteReport(context.WithoutCancel(cmd.Context()), out.Dir, out.Dir, &out.State)
+	page, _, err := matrix.WriteReport(context.WithoutCancel(cmd.Context()), out.Dir, out.Dir, &out.State, matrix.ReportOptions{})
 	if err != nil {
 		return infraError(err)
 	}

@@ -48,7 +48,7 @@ func TestMatrixBadInput(t *testing.T) {
 		{[]string{"matrix", bad, "--engines", "etcd"}, "--engines: a matrix file lists its own engines"},
 		{[]string{"matrix", bad, "--duration", "5s"}, "--duration: a matrix file sets each workload's duration"},
 		{[]string{"matrix", "../../scenarios/quickstart.yaml", "--resume", out}, "--resume: only a matrix file can be resumed"},
-		{[]string{"report", out, "--requirements", bad}, "--requirements: only a matrix run's report takes requirements"},
+		{[]string{"report", out, "--requirements", bad}, "--requirements, --baseline and --fail-on-regression apply to a matrix run's directory only"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCmd(t, tt.args...)
