@@ -85,15 +85,22 @@ e2e: images
 	@$(DEPS) go databases net docker images
 	FAULTLINE_REQUIRE=all FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
 
-# Everything, for a nightly job (about 45 min on 2 cores after images):
-# the e2e suite; the kind platform's and the images' own e2e tests; every
-# built-in scenario that passes, as one engine-selection report; the
-# benchmarks.
+# Everything, for a nightly job (about 80 min on 2 cores after images):
+# the e2e suite; the own e2e tests of the kind platform, the images and the
+# selection report (a real matrix, its pages opened in headless Chromium);
+# every built-in scenario that passes, as one engine-selection report; the
+# selection matrix of examples/selection.yaml against the previous night's;
+# the benchmarks.
 NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd kind-etcd-regions
 nightly: e2e build
-	@$(DEPS) go databases net docker images bench
-	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient | $(TESTSUM)
+	@$(DEPS) go databases net docker images bench browser
+	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient ./matrix | $(TESTSUM)
 	./$(BIN) matrix $(NIGHTLY_SCENARIOS) --out runs/nightly
+	@# The selection matrix of everything this machine can run, compared with
+	@# the previous night's when one is kept (runs/selection-previous).
+	@if [ -d runs/selection ]; then rm -rf runs/selection-previous && mv runs/selection runs/selection-previous; fi
+	./$(BIN) matrix examples/selection.yaml --out runs/selection
+	@if [ -d runs/selection-previous ]; then ./$(BIN) report runs/selection --baseline runs/selection-previous --fail-on-regression; fi
 	./scripts/bench.sh
 
 clean:

@@ -40,8 +40,9 @@ type File struct {
 	// Faults are the faults, one per cell; kind none is a baseline cell
 	// with no fault. Required: at least one.
 	Faults []Fault `yaml:"faults"`
-	// Checks sets every cell's check budgets (see scenarios). Default:
-	// none beyond the checks' own.
+	// Checks sets the check budgets of every cell whose workload the
+	// check applies to (see scenarios: linearizable to register cells,
+	// append to append cells…). Default: none beyond the checks' own.
 	Checks scenarios.Checks `yaml:"checks"`
 	// Cost is the workload the team expects to run, which the report
 	// prices from each engine's measured use.
@@ -79,10 +80,11 @@ type Workload struct {
 }
 
 // KindNone is the fault kind of a baseline cell: no fault.
-const KindNone = "none"
+const KindNone = reports.BaselineKind
 
 // Fault is one fault, one per cell: a scenario's fault entry (its name
-// names it in the report and in cell directories; default "KIND-TARGET").
+// names it in the report and in cell directories; default "KIND-TARGET",
+// or baseline for kind none).
 type Fault = scenarios.Fault
 
 // Cost is the target workload to price, and where.

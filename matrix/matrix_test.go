@@ -177,3 +177,25 @@ func TestErrorEchoesLongValuesShortly(t *testing.T) {
 		t.Errorf("error %v: want a short excerpt of the name", err)
 	}
 }
+
+// The example in examples/ stays valid: 6 engines × 3 faults × 2
+// workloads, etcd's append cells not applicable.
+func TestExampleValidates(t *testing.T) {
+	f, err := matrix.Load(filepath.Join("..", "examples", "selection.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := f.Validate(scenarios.DefaultEnv(scenarios.EnvOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	na := 0
+	for _, c := range plan.Cells {
+		if c.NotApplicable != "" {
+			na++
+		}
+	}
+	if len(plan.Cells) != 36 || na != 6 {
+		t.Errorf("%d cells, %d not applicable; want 36 and 6", len(plan.Cells), na)
+	}
+}

@@ -141,7 +141,7 @@ type Outcome struct {
 // outcome so far. It returns an error only when it cannot record
 // anything (the directory cannot be written).
 func Run(ctx context.Context, plan *Plan, env scenarios.Env, opts Options) (*Outcome, error) {
-	r := &runner{plan: plan, env: env, opts: opts, now: opts.Now}
+	r := &runner{plan: plan, env: env, opts: opts, now: opts.Now, unrunnable: map[string]string{}}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -162,6 +162,9 @@ type runner struct {
 	out  *Outcome
 	// kept lists the platforms whose kept cluster may exist.
 	kept []string
+	// unrunnable holds, per engine entry, why a cell of it never reached
+	// its load.
+	unrunnable map[string]string
 }
 
 func (r *runner) run(ctx context.Context) (*Outcome, error) {
@@ -202,6 +205,11 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 			cr.Status, cr.Reason = StatusInterrupted, "the matrix was interrupted before this cell"
 			continue
 		}
+		if why, ok := r.unrunnable[cr.Engine]; ok {
+			cr.Status, cr.Reason = StatusNotRun, why
+			fmt.Fprintf(r.opts.Progress, "[%d/%d] %s: not run: %s\n", n, total, cr.ID, why)
+			continue
+		}
 		if r.opts.Resume && r.complete(cr) {
 			cr.Status = StatusResumed
 			r.resumed(cr)
@@ -215,6 +223,12 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 		cr.Seconds = r.now().Sub(t0).Seconds()
 		if cr.Status == StatusRan {
 			done = append(done, cr.Seconds)
+		}
+		if cr.Status == StatusNotRun && cr.Infra != "" {
+			// The engine never reached its load (its images cannot be
+			// pulled, its cluster cannot be made): its other cells
+			// would fail the same way, each after the same wait.
+			r.unrunnable[cr.Engine] = fmt.Sprintf("%s (as in cell %s)", cr.Reason, cr.ID)
 		}
 		fmt.Fprintf(r.opts.Progress, "[%d/%d] %s: %s in %s\n", n, total, cr.ID, r.said(cr), round(time.Duration(cr.Seconds*float64(time.Second))))
 		r.out.WallSeconds = r.now().Sub(start).Seconds()
@@ -331,19 +345,27 @@ func (r *runner) dropAll(ctx context.Context) {
 
 // complete reports whether an earlier invocation ran the cell to the end:
 // its result.json reads, was not cut short, and its scenario is the one
-// the matrix asks for now.
+// the matrix asks for now, but for the cost section (requirements and the
+// cost target change only how the report prices the run, which it does
+// again from the history).
 func (r *runner) complete(cr *CellResult) bool {
 	dir := filepath.Join(r.opts.Dir, CellsDir, cr.Dir)
 	rep, err := reports.Read(dir)
 	if err != nil || rep.InfraError == "run interrupted" {
 		return false
 	}
-	saved, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
+	data, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
 	if err != nil {
 		return false
 	}
-	want, err := cr.Scenario.Marshal()
-	return err == nil && bytes.Equal(saved, want)
+	saved, err := scenarios.Parse(data)
+	if err != nil {
+		return false
+	}
+	saved.Cost = cr.Scenario.Cost
+	a, err1 := saved.Marshal()
+	b, err2 := cr.Scenario.Marshal()
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
 }
 
 // resumed fills in a resumed cell's verdict from its result.json.

@@ -82,7 +82,11 @@ func (f *File) ApplyDefaults() {
 		}
 	}
 	for i := range f.Faults {
-		if f.Faults[i].Name == "" {
+		switch {
+		case f.Faults[i].Name != "":
+		case f.Faults[i].Kind == KindNone:
+			f.Faults[i].Name = "baseline"
+		default:
 			f.Faults[i].Name = slug(f.Faults[i].Kind + "-" + f.Faults[i].Target.String())
 		}
 	}
@@ -343,7 +347,7 @@ func (f *File) scenario(ei, fi, wi int) *scenarios.Scenario {
 		Topology:    copyTopology(f.Topology),
 		Engine:      eng,
 		Workload:    wl,
-		Checks:      copyChecks(f.Checks),
+		Checks:      copyChecks(f.Checks, wl.Kind),
 		Cost: scenarios.Cost{
 			Target: f.Cost.Target(), Cloud: f.Cost.Cloud,
 			Survive: f.Requirements.CostSurvival(), Commitment: f.Cost.Commitment,
@@ -363,19 +367,23 @@ func copyTopology(t scenarios.Topology) scenarios.Topology {
 	return out
 }
 
-// copyChecks copies every budget, so that validating one cell (which
-// fills in the isolation an append check expects) leaves the others'
-// alone.
-func copyChecks(c scenarios.Checks) scenarios.Checks {
-	return scenarios.Checks{
-		Linearizable: clonePtr(c.Linearizable),
-		RPO:          clonePtr(c.RPO),
-		RTO:          clonePtr(c.RTO),
-		Throughput:   clonePtr(c.Throughput),
-		Latency:      clonePtr(c.Latency),
-		Bank:         clonePtr(c.Bank),
-		Append:       clonePtr(c.Append),
+// copyChecks copies the budgets that apply to a workload kind (the
+// matrix's checks are shared by workloads of every kind), so that
+// validating one cell (which fills in the isolation an append check
+// expects) leaves the others' alone.
+func copyChecks(c scenarios.Checks, kind string) scenarios.Checks {
+	out := scenarios.Checks{RTO: clonePtr(c.RTO), Throughput: clonePtr(c.Throughput), Latency: clonePtr(c.Latency)}
+	switch kind {
+	case scenarios.WorkloadRegister:
+		out.Linearizable, out.RPO = clonePtr(c.Linearizable), clonePtr(c.RPO)
+	case scenarios.WorkloadLedger:
+		out.RPO = clonePtr(c.RPO)
+	case scenarios.WorkloadBank:
+		out.Bank = clonePtr(c.Bank)
+	case scenarios.WorkloadAppend:
+		out.Append = clonePtr(c.Append)
 	}
+	return out
 }
 
 func clonePtr[T any](p *T) *T {

@@ -133,6 +133,7 @@ func templateFuncs() template.FuncMap {
 		"rate":    rate,
 		"target":  target,
 		"bytes":   bytesIEC,
+		"anchor":  anchor,
 		"stat": func(m map[string]float64, name, unit string) string {
 			f := map[string]func(float64) string{"seconds": seconds, "count": integer, "rate": perSecond}[unit]
 			if f == nil {
@@ -160,3 +161,17 @@ func templateFuncs() template.FuncMap {
 }
 
 func hex(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+// anchor is the fragment a section's title is linked by: lower case,
+// dashes for everything but letters and digits ("Cost" is #cost).
+func anchor(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}

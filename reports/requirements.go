@@ -103,17 +103,20 @@ func (r Requirements) CostSurvival() string {
 	return cost.ZoneSurvival
 }
 
+// BaselineKind is the fault kind of a matrix's baseline cells: no fault.
+const BaselineKind = "none"
+
 // FaultScope is the failure scope a fault stands for, from its kind and
 // target selector: a zone or region outage, or any fault aimed at a zone
 // (or the leader's) or a region, is that scope; a fault on one node (the
 // leader, a follower, node:N, random) is a node's. Faults that slow or
 // shape the network without cutting it off (latency, loss, bandwidth)
 // have no scope: no survival requirement is decided by them. The empty
-// kind (a baseline cell, no fault) has none either.
+// kind and BaselineKind (a baseline cell, no fault) have none either.
 func FaultScope(kind, target string) string {
 	sel, _ := faults.ParseSelector(target)
 	switch {
-	case kind == "", kind == faults.KindLatency, kind == faults.KindLoss, kind == faults.KindBandwidth:
+	case kind == "", kind == BaselineKind, kind == faults.KindLatency, kind == faults.KindLoss, kind == faults.KindBandwidth:
 		return ""
 	case kind == faults.KindRegionOutage, sel.Kind == faults.SelRegion:
 		return ScopeRegion

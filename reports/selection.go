@@ -26,6 +26,10 @@ const (
 type Selection struct {
 	Engines []EngineRow
 	Runs    []RunRow
+	// Matrix is the selection report of a matrix run: requirements,
+	// survival, expectations, cost and the recommendation. Nil for a
+	// comparison of runs.
+	Matrix *MatrixSelection
 }
 
 // RunRow is one run's headline figures.
@@ -221,7 +225,12 @@ func numText(v float64, format string) string {
 // Markdown renders the comparison as Markdown.
 func (s *Selection) Markdown() []byte {
 	var b bytes.Buffer
-	b.WriteString("## faultline engine selection\n\n")
+	if s.Matrix != nil {
+		b.Write(s.Matrix.markdown())
+		b.WriteString("### Engines\n\n")
+	} else {
+		b.WriteString("## faultline engine selection\n\n")
+	}
 	b.WriteString("| engine | verdict | runs (pass/fail/unknown) | worst RTO | lost writes | min throughput | max p99 | scenarios |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, e := range s.Engines {
@@ -258,6 +267,9 @@ func (s *Selection) HTML(outDir string) ([]byte, error) {
 		return filepath.ToSlash(rel)
 	}
 	funcs["engineOf"] = func(e EngineRow) string { return engine(RunInfo{Engine: e.Engine, Version: e.Version}) }
+	for k, f := range matrixFuncs(outDir, s.Matrix) {
+		funcs[k] = f
+	}
 	t, err := template.New("selection.html.tmpl").Funcs(funcs).ParseFS(templates, "templates/selection.html.tmpl")
 	if err != nil {
 		return nil, err
@@ -272,7 +284,8 @@ func (s *Selection) HTML(outDir string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteSelection writes selection.html and selection.md into dir.
+// WriteSelection writes selection.html and selection.md into dir, and
+// for a matrix selection.json.
 func WriteSelection(ctx context.Context, dir string, s *Selection) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write selection: %w", err)
@@ -289,6 +302,15 @@ func WriteSelection(ctx context.Context, dir string, s *Selection) error {
 	}
 	if err := writeFile(filepath.Join(dir, SelectionMarkdownFile), s.Markdown()); err != nil {
 		return fmt.Errorf("write selection: %w", err)
+	}
+	if s.Matrix != nil {
+		js, err := s.Matrix.JSON()
+		if err != nil {
+			return fmt.Errorf("write selection: %w", err)
+		}
+		if err := writeFile(filepath.Join(dir, SelectionJSONFile), append(js, '\n')); err != nil {
+			return fmt.Errorf("write selection: %w", err)
+		}
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func runMatrixFile(cmd *cobra.Command, path string, data []byte, f matrixFlags) 
 		return infraError(err)
 	}
 	fmt.Fprintf(stderr, "\nmatrix %s: %d cells in %s\n", out.Name, len(out.Cells), (time.Duration(out.WallSeconds) * time.Second).Round(time.Second))
-	page, err := writeMatrixReport(context.WithoutCancel(cmd.Context()), out)
+	page, _, err := matrix.WriteReport(context.WithoutCancel(cmd.Context()), out.Dir, out.Dir, &out.State, matrix.ReportOptions{})
 	if err != nil {
 		return infraError(err)
 	}
@@ -150,28 +150,6 @@ func (k kindClusters) Drop(ctx context.Context, p string) error {
 		return nil
 	}
 	return kind.New(k.opts).DeleteCluster(ctx)
-}
-
-// writeMatrixReport writes the matrix's selection report into its
-// directory and returns the path of selection.html.
-func writeMatrixReport(ctx context.Context, out *matrix.Outcome) (string, error) {
-	var dirs []string
-	for _, c := range out.Cells {
-		if c.Evidence() {
-			dirs = append(dirs, filepath.Join(out.Dir, matrix.CellsDir, c.Dir))
-		}
-	}
-	sel := &reports.Selection{}
-	if len(dirs) > 0 {
-		var err error
-		if sel, err = reports.Compare(dirs); err != nil {
-			return "", err
-		}
-	}
-	if err := reports.WriteSelection(ctx, out.Dir, sel); err != nil {
-		return "", err
-	}
-	return filepath.Join(out.Dir, reports.SelectionHTMLFile), nil
 }
 
 func runMatrix(cmd *cobra.Command, args []string, f matrixFlags) error {
