@@ -68,8 +68,24 @@ func (s *pgSession) connect(ctx context.Context) (*pgx.Conn, error) {
 	return c, nil
 }
 
-func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, error) {
+// prepared returns the session's connection with q prepared on it when
+// it has arguments. Statements are prepared by name (their text), not
+// through pgx's statement cache: pgx drops a cached statement after any
+// error and prepares it again, two more round trips after every
+// serialization failure, while a named one stays.
+func (s *pgSession) prepared(ctx context.Context, q string, args []any) (*pgx.Conn, error) {
 	c, err := s.connect(ctx)
+	if err != nil || len(args) == 0 {
+		return c, err
+	}
+	if _, err := c.Prepare(ctx, q, q); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	c, err := s.prepared(ctx, q, args)
 	if err != nil {
 		return 0, err
 	}
@@ -78,7 +94,7 @@ func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s *pgSession) one(ctx context.Context, q string, args []any, dest ...any) error {
-	c, err := s.connect(ctx)
+	c, err := s.prepared(ctx, q, args)
 	if err != nil {
 		return err
 	}
@@ -90,7 +106,7 @@ func (s *pgSession) one(ctx context.Context, q string, args []any, dest ...any) 
 }
 
 func (s *pgSession) each(ctx context.Context, q string, args []any, f func(scan func(dest ...any) error) error) error {
-	c, err := s.connect(ctx)
+	c, err := s.prepared(ctx, q, args)
 	if err != nil {
 		return err
 	}
