@@ -61,7 +61,7 @@ func TestPostgresPauseOpenVsClosed(t *testing.T) {
 			switch mode {
 			case workload.Open:
 				if len(meant) < 400 || meant[len(meant)/2] < pause/3 {
-					t.Errorf("open loop: %d operations meant to start in the %s pause, median latency %v; want about 1,200 that waited for it", len(meant), pause, median(meant))
+					t.Errorf("open loop: %d operations meant to start in the %s pause, median latency %v; want about 1,200 that waited for it", len(meant), pause, middle(meant))
 				}
 			case workload.Closed:
 				// Those in flight when it began, and a few around its
@@ -78,7 +78,7 @@ func TestPostgresPauseOpenVsClosed(t *testing.T) {
 	}
 }
 
-func median(d []time.Duration) time.Duration {
+func middle(d []time.Duration) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
