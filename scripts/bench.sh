@@ -6,10 +6,11 @@
 #
 # Then the load benchmark (issue 12): faultline's load path against
 # pgbench on one PostgreSQL, same statements, isolation, clients and
-# prepared statements, in alternating order, medians; one line per
-# comparison, beside its target (>= 0.9 of pgbench's throughput, <= 1.5x
-# its client CPU per operation). LOADBENCH_DURATION and LOADBENCH_REPS
-# size it (default 20s, 3: about 10 min); its log is bin/loadbench.txt.
+# prepared statements, and against a bare clientv3 loop on one etcd
+# cluster, in alternating order, medians; one line per comparison, beside
+# its target (>= 0.9 of the reference's throughput, <= 1.5x its client
+# CPU per operation). LOADBENCH_DURATION and LOADBENCH_REPS
+# size it (default 20s, 3: about 12 min); its log is bin/loadbench.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
@@ -24,8 +25,8 @@ bench ./check/elle 'Check/(valid|lagging)/1M$' 1x
 bench ./check 'Bank|Linearizable100k|RTO' 1x
 bench ./workload 'Recorder' 1s
 
-echo "== go test -tags loadbench ./workload/sqlclient -run LoadBench" >&2
-go test -tags loadbench ./workload/sqlclient -run LoadBench -v -timeout 60m \
+echo "== go test -tags loadbench -p 1 ./workload/sqlclient ./workload/etcd -run LoadBench" >&2
+go test -tags loadbench -p 1 ./workload/sqlclient ./workload/etcd -run LoadBench -v -timeout 60m \
 	-loadbench.duration "${LOADBENCH_DURATION:-20s}" -loadbench.reps "${LOADBENCH_REPS:-3}" >bin/loadbench.txt 2>&1 ||
 	{ cat bin/loadbench.txt >&2; exit 1; }
 

@@ -23,10 +23,33 @@ import (
 type Client struct {
 	s       session
 	singles bool
-	d       dialect
-	t       tables
+	q       *statements
 	node    string
 	retries int
+}
+
+// statements are the SQL of every operation, in the dialect, written once
+// per run rather than once per operation.
+type statements struct {
+	readRegister, writeRegister, casRegister string
+	ledgerAdd, ledgerRead                    string
+	balance, setBalance, accounts            string
+	appendList, readList                     string
+}
+
+func newStatements(d dialect, t tables) *statements {
+	return &statements{
+		readRegister:  d.phs("SELECT v FROM " + t.register + " WHERE k = ?"),
+		writeRegister: d.upsertRegister(t.register),
+		casRegister:   d.phs("UPDATE " + t.register + " SET v = ? WHERE k = ? AND v = ?"),
+		ledgerAdd:     d.phs("INSERT INTO " + t.ledger + " (k) VALUES (?)"),
+		ledgerRead:    "SELECT k FROM " + t.ledger + " ORDER BY k",
+		balance:       d.phs("SELECT balance FROM " + t.bank + " WHERE id = ?"),
+		setBalance:    d.phs("UPDATE " + t.bank + " SET balance = ? WHERE id = ?"),
+		accounts:      "SELECT id FROM " + t.bank + " ORDER BY id",
+		appendList:    d.appendElement(t.list),
+		readList:      d.phs("SELECT v FROM " + t.list + " WHERE k = ?"),
+	}
 }
 
 // Close implements workload.Client.
@@ -134,7 +157,7 @@ func (c *Client) read(ctx context.Context, op workload.Op) workload.Op {
 	var v *int64
 	op = c.single(ctx, op, true, func() error {
 		var x int64
-		err := c.s.one(ctx, c.d.phs("SELECT v FROM "+c.t.register+" WHERE k = ?"), []any{op.Key}, &x)
+		err := c.s.one(ctx, c.q.readRegister, []any{op.Key}, &x)
 		switch {
 		case errors.Is(err, errNoRows):
 			return nil
@@ -156,7 +179,7 @@ func (c *Client) write(ctx context.Context, op workload.Op) workload.Op {
 		return op
 	}
 	return c.single(ctx, op, false, func() error {
-		_, err := c.s.exec(ctx, c.d.upsertRegister(c.t.register), op.Key, *op.Value)
+		_, err := c.s.exec(ctx, c.q.writeRegister, op.Key, *op.Value)
 		return err
 	})
 }
@@ -169,7 +192,7 @@ func (c *Client) cas(ctx context.Context, op workload.Op) workload.Op {
 		return op
 	}
 	return c.single(ctx, op, false, func() error {
-		n, err := c.s.exec(ctx, c.d.phs("UPDATE "+c.t.register+" SET v = ? WHERE k = ? AND v = ?"), *op.Value, op.Key, *op.Prev)
+		n, err := c.s.exec(ctx, c.q.casRegister, *op.Value, op.Key, *op.Prev)
 		if err != nil {
 			return err
 		}
@@ -186,7 +209,7 @@ func (c *Client) ledgerAdd(ctx context.Context, op workload.Op) workload.Op {
 		return op
 	}
 	return c.single(ctx, op, false, func() error {
-		_, err := c.s.exec(ctx, c.d.phs("INSERT INTO "+c.t.ledger+" (k) VALUES (?)"), op.Key)
+		_, err := c.s.exec(ctx, c.q.ledgerAdd, op.Key)
 		return err
 	})
 }
@@ -195,7 +218,7 @@ func (c *Client) ledgerRead(ctx context.Context, op workload.Op) workload.Op {
 	var keys []string
 	op = c.single(ctx, op, true, func() error {
 		keys = keys[:0]
-		return c.s.each(ctx, "SELECT k FROM "+c.t.ledger+" ORDER BY k", nil, func(scan func(...any) error) error {
+		return c.s.each(ctx, c.q.ledgerRead, nil, func(scan func(...any) error) error {
 			var k string
 			if err := scan(&k); err != nil {
 				return err
@@ -226,8 +249,7 @@ func (c *Client) transfer(ctx context.Context, op workload.Op) workload.Op {
 		op.Type, op.Error = workload.Fail, "transfer between accounts that are not integer ids: "+err.Error()
 		return op
 	}
-	sel := c.d.phs("SELECT balance FROM " + c.t.bank + " WHERE id = ?")
-	upd := c.d.phs("UPDATE " + c.t.bank + " SET balance = ? WHERE id = ?")
+	sel, upd := c.q.balance, c.q.setBalance
 	return c.inTx(ctx, op, false, func() error {
 		var a, b int64
 		if err := c.s.one(ctx, sel, []any{from}, &a); err != nil {
@@ -256,7 +278,7 @@ func (c *Client) balances(ctx context.Context, op workload.Op) workload.Op {
 	op = c.inTx(ctx, op, true, func() error {
 		clear(out)
 		var ids []int64
-		err := c.s.each(ctx, "SELECT id FROM "+c.t.bank+" ORDER BY id", nil, func(scan func(...any) error) error {
+		err := c.s.each(ctx, c.q.accounts, nil, func(scan func(...any) error) error {
 			var id int64
 			if err := scan(&id); err != nil {
 				return err
@@ -267,7 +289,7 @@ func (c *Client) balances(ctx context.Context, op workload.Op) workload.Op {
 		if err != nil {
 			return err
 		}
-		sel := c.d.phs("SELECT balance FROM " + c.t.bank + " WHERE id = ?")
+		sel := c.q.balance
 		for _, id := range ids {
 			var bal int64
 			err := c.s.one(ctx, sel, []any{id}, &bal)
@@ -292,8 +314,7 @@ func (c *Client) balances(ctx context.Context, op workload.Op) workload.Op {
 func (c *Client) txn(ctx context.Context, op workload.Op) workload.Op {
 	readOnly := !op.IsWrite()
 	done := slices.Clone(op.Txn)
-	app := c.d.appendElement(c.t.list)
-	sel := c.d.phs("SELECT v FROM " + c.t.list + " WHERE k = ?")
+	app, sel := c.q.appendList, c.q.readList
 	op = c.inTx(ctx, op, readOnly, func() error {
 		for i, m := range op.Txn {
 			done[i].List = nil

@@ -71,13 +71,14 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 	if err := setup(ctx, db, d, t, cfg.Kind, cfg.Generator); err != nil {
 		return nil, nil, fmt.Errorf("sql client: setup on %s: %w", cfg.Endpoints[0].Node, err)
 	}
+	q := newStatements(d, t)
 	workers := func(ctx context.Context, worker int) (workload.Client, error) {
 		i := worker % len(cfg.Endpoints)
 		s, singles, err := open(ctx, i)
 		if err != nil {
 			return nil, err
 		}
-		return &Client{s: s, singles: singles, d: d, t: t, node: cfg.Endpoints[i].Node, retries: opts.Retries}, nil
+		return &Client{s: s, singles: singles, q: q, node: cfg.Endpoints[i].Node, retries: opts.Retries}, nil
 	}
 	return workers, func() {}, nil
 }

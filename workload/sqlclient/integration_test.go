@@ -32,6 +32,11 @@ type load struct {
 	options     map[string]string
 	concurrency int
 	duration    time.Duration
+	// rate and mode, if set, give the load a target rate (see
+	// workload.Config); timeout, if set, bounds each operation (5s).
+	rate    float64
+	mode    workload.Mode
+	timeout time.Duration
 	// during, if set, runs beside the load (a fault), with the recorder
 	// to record its window.
 	during func(ctx context.Context, rec *workload.Recorder)
@@ -66,8 +71,12 @@ func (l load) run(t *testing.T, s *dbtest.Server) *workload.History {
 			t.Fatal(err)
 		}
 	}
+	timeout := l.timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
 	d := &workload.Driver{
-		Config: workload.Config{Concurrency: l.concurrency, Duration: l.duration, Timeout: 5 * time.Second, Seed: 42},
+		Config: workload.Config{Concurrency: l.concurrency, Rate: l.rate, Mode: l.mode, Duration: l.duration, Timeout: timeout, Seed: 42},
 		Gen:    l.gen, Open: open, Recorder: rec,
 	}
 	done := make(chan struct{})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ var (
 	lbDuration = flag.Duration("loadbench.duration", 10*time.Second, "length of each measured run")
 	lbReps     = flag.Int("loadbench.reps", 3, "repetitions of each comparison, in alternating order; the medians are reported")
 	lbOnly     = flag.String("loadbench.only", "", "run only the comparisons whose name matches this regular expression")
+	lbProcs    = flag.Int("loadbench.procs", 0, "GOMAXPROCS while faultline's side runs (0: as it is)")
+	lbProfile  = flag.String("loadbench.cpuprofile", "", "write a CPU profile of faultline's side (every run of it) to this file")
 )
 
 // comparison is one line of the benchmark's output.
@@ -183,6 +186,19 @@ func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep 
 		Gen:    gen, Open: open, Recorder: rec,
 	}
 	runtime.GC()
+	if *lbProcs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*lbProcs))
+	}
+	if *lbProfile != "" {
+		f, err := os.OpenFile(*lbProfile+"."+run, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cpu0, t0 := cpuTime(t), time.Now()
 	if err := d.Run(ctx); err != nil {
 		t.Fatal(err)
@@ -191,6 +207,9 @@ func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep 
 		t.Fatal(err)
 	}
 	cpu, elapsed := cpuTime(t)-cpu0, time.Since(t0)
+	if *lbProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	h, err := workload.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,9 @@ func TestOutcome(t *testing.T) {
 		{"statement alone: timeout", alone, false, fmt.Errorf("write: %w", context.DeadlineExceeded), workload.Info, false},
 		{"statement alone: could not connect", alone, false, &notSent{errors.New("dial tcp: connection refused")}, workload.Fail, false},
 		{"read alone: lost connection", alone, true, errors.New("unexpected EOF"), workload.Fail, false},
+		{"statement alone: answer lost after sending", alone, false, &sentError{safeToRetry{errors.New("receive message failed")}}, workload.Info, false},
+		{"statement alone: FATAL read after sending", alone, false, &sentError{&pgconn.PgError{Severity: "FATAL", Code: "57P01"}}, workload.Info, false},
+		{"statement alone: nothing written", alone, false, safeToRetry{errors.New("write failed")}, workload.Fail, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,3 +153,10 @@ func TestParseList(t *testing.T) {
 		}
 	}
 }
+
+// safeToRetry is an error pgconn marks as safe to retry, as it marks
+// every failed receive: after a statement was sent it must not count as
+// "not sent".
+type safeToRetry struct{ error }
+
+func (safeToRetry) SafeToRetry() bool { return true }

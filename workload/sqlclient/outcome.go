@@ -101,6 +101,10 @@ func outcome(op workload.Op, p phase, readOnly bool, err error) workload.Op {
 // certainly did not take effect: the server answered it with an error of
 // severity ERROR, or the statement was never sent.
 func statementFailed(err error) bool {
+	var se *sentError
+	if errors.As(err, &se) {
+		return false
+	}
 	var ns *notSent
 	if errors.As(err, &ns) || pgconn.SafeToRetry(err) {
 		return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -37,10 +38,11 @@ type session interface {
 var errNoRows = errors.New("no rows")
 
 // notSent is an error from before anything of an operation reached the
-// server: connecting failed. Nothing happened.
+// server: connecting, preparing or writing failed before the statement
+// left. Nothing happened.
 type notSent struct{ err error }
 
-func (e *notSent) Error() string { return "connect: " + e.err.Error() }
+func (e *notSent) Error() string { return e.err.Error() }
 func (e *notSent) Unwrap() error { return e.err }
 
 // pgSession is a session on pgx's native connection: every statement
@@ -50,9 +52,15 @@ func (e *notSent) Unwrap() error { return e.err }
 // message), so that a statement outside a transaction is a transaction
 // at that level and BEGIN needs no options.
 type pgSession struct {
-	cfg  *pgx.ConnConfig
-	conn *pgx.Conn
-	tx   pgx.Tx
+	cfg   *pgx.ConnConfig
+	conn  *pgx.Conn
+	tx    pgx.Tx
+	stmts map[string]*wireStatement // by text, on this connection
+
+	// buffers of run's arguments, reused
+	buf    []byte
+	ends   []int
+	params [][]byte
 }
 
 func (s *pgSession) connect(ctx context.Context) (*pgx.Conn, error) {
@@ -64,33 +72,55 @@ func (s *pgSession) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, &notSent{err}
 	}
-	s.conn = c
+	s.conn, s.stmts = c, map[string]*wireStatement{}
+	return c, nil
+}
+
+// prepared returns the session's connection with q prepared on it when
+// it has arguments (for each). Statements are prepared by name (their
+// text), not through pgx's statement cache: pgx drops a cached statement
+// after any error and prepares it again, two more round trips after
+// every serialization failure, while a named one stays.
+func (s *pgSession) prepared(ctx context.Context, q string, args []any) (*pgx.Conn, error) {
+	c, err := s.connect(ctx)
+	if err != nil || len(args) == 0 {
+		return c, err
+	}
+	if _, err := c.Prepare(ctx, q, q); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
 func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	c, err := s.connect(ctx)
-	if err != nil {
-		return 0, err
-	}
-	tag, err := c.Exec(ctx, q, args...)
-	return tag.RowsAffected(), err
+	return s.run(ctx, q, args, nil)
 }
 
 func (s *pgSession) one(ctx context.Context, q string, args []any, dest ...any) error {
-	c, err := s.connect(ctx)
-	if err != nil {
-		return err
-	}
-	err = c.QueryRow(ctx, q, args...).Scan(dest...)
-	if errors.Is(err, pgx.ErrNoRows) {
+	found := false
+	_, err := s.run(ctx, q, args, func(values [][]byte) error {
+		if found {
+			return nil
+		}
+		found = true
+		if len(values) != len(dest) {
+			return fmt.Errorf("sql client: %d columns, want %d", len(values), len(dest))
+		}
+		for i, v := range values {
+			if err := scanText(v, dest[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && !found {
 		return errNoRows
 	}
 	return err
 }
 
 func (s *pgSession) each(ctx context.Context, q string, args []any, f func(scan func(dest ...any) error) error) error {
-	c, err := s.connect(ctx)
+	c, err := s.prepared(ctx, q, args)
 	if err != nil {
 		return err
 	}
@@ -133,7 +163,7 @@ func (s *pgSession) rollback(ctx context.Context) {
 }
 
 func (s *pgSession) close() error {
-	if s.conn == nil {
+	if s.conn == nil || s.conn.IsClosed() {
 		return nil
 	}
 	return s.conn.Close(context.Background())
