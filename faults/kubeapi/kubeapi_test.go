@@ -22,10 +22,10 @@ import (
 
 type cluster struct{ allow error }
 
-func (cluster) Name() string                                  { return "test" }
+func (cluster) Name() string                                   { return "test" }
 func (cluster) Nodes(context.Context) ([]platform.Node, error) { return nil, nil }
-func (cluster) Delete(context.Context) error                  { return nil }
-func (c cluster) PermitFaults() error                         { return c.allow }
+func (cluster) Delete(context.Context) error                   { return nil }
+func (c cluster) PermitFaults() error                          { return c.allow }
 
 var runLabels = map[string]string{faults.LabelRun: "r1", faults.LabelHost: "elsewhere", faults.LabelPID: "1"}
 
