@@ -147,6 +147,13 @@ func (is Injectors) Choose(p platform.Platform, kind, via string) (Injector, err
 			return nil, err
 		}
 	}
+	return is.For(p, kind, via)
+}
+
+// For is Choose without asking whether p permits faults at all: the
+// injector that would carry a fault of kind on p once allowed, for
+// listings.
+func (is Injectors) For(p platform.Platform, kind, via string) (Injector, error) {
 	if via != "" {
 		in, err := is.Lookup(via)
 		if err != nil {

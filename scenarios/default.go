@@ -14,6 +14,8 @@ import (
 	"github.com/faultline-dev/faultline/engines/mariadb"
 	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/faults/chaosmesh"
+	"github.com/faultline-dev/faultline/faults/kubeapi"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
@@ -52,6 +54,10 @@ func DefaultEnv(opts EnvOptions) Env {
 			engines.ProtocolMySQL:    sqlProtocol(engines.ProtocolMySQL),
 		},
 		Sampler: sampler,
+		// The platform's own mechanisms first (Docker on kind, processes
+		// on local), then Chaos Mesh (any Kubernetes cluster), then the
+		// Kubernetes API.
+		Injectors: faults.Injectors{faults.Native, &chaosmesh.Injector{}, &kubeapi.Injector{}},
 	}
 }
 
