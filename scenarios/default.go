@@ -57,7 +57,7 @@ func DefaultEnv(opts EnvOptions) Env {
 		// The platform's own mechanisms first (Docker on kind, processes
 		// on local), then Chaos Mesh (any Kubernetes cluster), then the
 		// Kubernetes API.
-		Injectors: faults.Injectors{faults.Native, &chaosmesh.Injector{}, &kubeapi.Injector{}},
+		Injectors: faults.Injectors{faults.Native, &chaosmesh.Injector{Install: chaosmesh.Installer{}.Install}, &kubeapi.Injector{}},
 	}
 }
 
