@@ -20,7 +20,6 @@ import (
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/images"
-	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
@@ -209,16 +208,21 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 		}
 		out = append(out, finding{"host", "inotify", ok, detail})
 	}
+	injectors := e.Injectors
+	if len(injectors) == 0 {
+		injectors = faults.Injectors{faults.Native}
+	}
 	for _, p := range e.Platforms {
-		fs, ok := p.(platform.FaultSupport)
 		for _, k := range faults.Kinds() {
-			var err error
-			if ok {
-				err = fs.CanInject(k.Name)
-			}
-			detail := "can inject"
+			in, err := injectors.For(p, k.Name, "")
+			detail := ""
 			if err != nil {
 				detail = err.Error()
+			} else {
+				detail = "can inject, by " + injectorName(p, in)
+				if in.Name() == faults.ViaChaosMesh {
+					detail += " (checked on the cluster before the load: CRDs, controller, daemon)"
+				}
 			}
 			out = append(out, finding{"platform " + p.Name(), k.Name, err == nil, detail})
 		}
