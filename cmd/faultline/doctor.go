@@ -35,7 +35,9 @@ func newDoctorCmd() *cobra.Command {
 can do on it: whether it runs as root, which capabilities processes lack,
 whether the kernel has netem (else latency falls back to faultline's packet
 delayer), which Docker daemons answer and which images are built, which fault kinds each platform can inject and why not, and which
-engines have what they need installed. It changes nothing.`,
+engines have what they need installed. With --context it also inspects that
+cluster: whether Chaos Mesh is installed and its version, and per fault kind
+whether your RBAC permissions let faultline inject it. It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, cleanup, err := env.build(cmd.Context())
@@ -45,7 +47,11 @@ engines have what they need installed. It changes nothing.`,
 			defer cleanup()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			defer tw.Flush()
-			writeFindings(tw, diagnose(cmd.Context(), e, hostFacts()))
+			fs := diagnose(cmd.Context(), e, hostFacts())
+			if env.context != "" {
+				fs = append(fs, inspectCluster(cmd.Context(), env.kubeconfig, env.context)...)
+			}
+			writeFindings(tw, fs)
 			return nil
 		},
 	}
