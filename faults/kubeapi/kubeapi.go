@@ -84,7 +84,7 @@ func (in *Injector) CanInject(p platform.Platform, kind string) error {
 		return fmt.Errorf("the Kubernetes API does not carry %s", kind)
 	}
 	if !platform.CapabilitiesOf(p).Kubernetes {
-		return fmt.Errorf("%s needs Kubernetes, and platform %s runs none", kind, p.Name())
+		return &faults.NotOnPlatform{Reason: fmt.Sprintf("%s needs Kubernetes, and platform %s runs none", kind, p.Name())}
 	}
 	return nil
 }
