@@ -16,7 +16,7 @@ GOTEST     = set -o pipefail; $(GO) test -json
 TESTSUM    = $(GO) run ./internal/cmd/testsum
 SHELL      := /bin/bash
 
-.PHONY: all build run test test-short lint bench fuzz images e2e nightly clean
+.PHONY: all build run test test-short lint bench fuzz images vitess e2e nightly clean
 
 all: build
 
@@ -33,7 +33,7 @@ run: build
 # on this machine) and fuzz seeds. Installs the database servers and the
 # network tools first (as root, with apt); a test that needs what is
 # missing skips saying why, or fails under FAULTLINE_REQUIRE=all.
-test:
+test: vitess
 	@$(DEPS) go databases net chaos-mesh
 	$(GOTEST) -timeout 25m ./... | $(TESTSUM)
 
@@ -46,10 +46,21 @@ lint:
 	$(GO) vet -tags e2e ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Benchmarks of the checkers, with their targets side by side.
+# Benchmarks of the checkers and of the recorder, with their targets side
+# by side; then the load benchmark, faultline's load path against pgbench
+# on one PostgreSQL (about 10 min; LOADBENCH_DURATION, LOADBENCH_REPS).
 bench:
 	@$(DEPS) go databases net bench
 	./scripts/bench.sh
+
+# The Vitess programs (mysqlctl, vtctld, vtctldclient, vtgate, vtorc,
+# vttablet) built from the Go module vitess.io/vitess with faultline's
+# MariaDB compatibility changes, into ~/.cache/faultline/vitess: about 8
+# min cold on 2 cores, a no-op when cached. FAULTLINE_VITESS_BIN points at
+# programs you already have instead.
+vitess:
+	@$(DEPS) go databases
+	$(GO) run ./cmd/faultline engines build vitess
 
 # A short run of every fuzz target.
 fuzz:
@@ -78,7 +89,7 @@ e2e: images
 # the e2e suite; the kind platform's and the images' own e2e tests; every
 # built-in scenario that passes, as one engine-selection report; the
 # benchmarks.
-NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd
+NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd kind-etcd-regions
 nightly: e2e build
 	@$(DEPS) go databases net docker images bench
 	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient | $(TESTSUM)

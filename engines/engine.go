@@ -302,3 +302,23 @@ func (s Set) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Finding is one line of `faultline doctor` about an engine.
+type Finding struct {
+	// Item names what was looked at ("programs", "mysqld").
+	Item string
+	// OK is false when the engine cannot run for want of it.
+	OK bool
+	// Detail says what was found, or what is missing and how to get it.
+	Detail string
+}
+
+// Doctor is implemented by engines that need more than installed server
+// binaries (programs built from source, a choice of servers): `faultline
+// doctor` lists their findings instead of a validation on a one-node
+// cluster.
+type Doctor interface {
+	// Doctor reports on what the engine needs on this machine. It builds,
+	// downloads and starts nothing.
+	Doctor() []Finding
+}

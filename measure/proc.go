@@ -187,8 +187,11 @@ func (p *ProcSampler) Sample(ctx context.Context) ([]workload.Sample, error) {
 	owners := map[int]string{}
 	for _, n := range p.nodes {
 		s := workload.Sample{Node: n.Name, Zone: n.Zone, Region: n.Region}
-		if pid := p.host.PID(n.Name); pid > 0 {
-			tree := descendants(pid, children)
+		var tree []int
+		for _, pid := range p.pids(n.Name) {
+			tree = append(tree, descendants(pid, children)...)
+		}
+		if len(tree) > 0 {
 			for _, id := range tree {
 				owners[id] = n.Name
 			}
@@ -217,6 +220,25 @@ func (p *ProcSampler) Sample(ctx context.Context) ([]workload.Sample, error) {
 		out[i].NetSameZoneBytes, out[i].NetCrossZoneBytes, out[i].NetCrossRegionBytes = c.SameZone, c.CrossZone, c.CrossRegion
 	}
 	return out, errors.Join(errs...)
+}
+
+// pids lists the running processes of node: every one of them on hosts
+// whose nodes run several (platform.ProcessController).
+func (p *ProcSampler) pids(node string) []int {
+	pc, ok := p.host.(platform.ProcessController)
+	if !ok {
+		if pid := p.host.PID(node); pid > 0 {
+			return []int{pid}
+		}
+		return nil
+	}
+	var out []int
+	for _, name := range pc.Processes(node) {
+		if pid := pc.ProcessPID(node, name); pid > 0 {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // network reads the bytes between nodes by zone class, or nil when they

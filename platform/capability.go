@@ -68,15 +68,20 @@ type Process struct {
 }
 
 // ProcessHost is implemented by clusters that run engine processes
-// directly on their nodes: the local platform. Each node runs at most one
-// process; NodeController's methods act on it.
+// directly on their nodes: the local platform. A node runs one or more
+// processes, each under a name of its own (Process.Name); they are the
+// node to NodeController, whose methods act on all of them (start in the
+// order Run first started them, kill and stop in the reverse order).
 type ProcessHost interface {
-	// Run starts p on node and supervises it until the cluster is deleted.
+	// Run starts p on node and supervises it until the cluster is
+	// deleted; it returns once p.Ready succeeds. A second process of the
+	// same name on the node is an error.
 	Run(ctx context.Context, node string, p Process) error
 	// DataDir is node's private data directory, owned by the user the
 	// node's process runs as.
 	DataDir(node string) string
-	// PID is the process id of node's process, or 0 if it is not running.
+	// PID is the process id of node's first process, or 0 if it is not
+	// running.
 	PID(node string) int
 }
 
@@ -197,4 +202,37 @@ type RestartHooks interface {
 	// is Start's error. The returned function unregisters f and is safe
 	// to call more than once.
 	AddRestartHook(f func(ctx context.Context, node string) error) (remove func())
+}
+
+// ProcessController is implemented by ProcessHosts that act on one named
+// process of a node, for engines that run several on each (Vitess runs
+// mysqld and vttablet), so that a fault can take down one of them alone.
+// NodeController's methods act on every process of a node.
+type ProcessController interface {
+	// Processes lists the names of node's processes, in the order they
+	// first started.
+	Processes(node string) []string
+	// ProcessPID is the pid of node's process name, or 0 if it is not
+	// running.
+	ProcessPID(node, name string) int
+	// KillProcess sends SIGKILL to node's process name and waits until
+	// it has exited; a process that is not running is left alone.
+	KillProcess(ctx context.Context, node, name string) error
+	// StartProcess starts node's process name again with the spec it
+	// first ran with and waits until it is ready; a running process is
+	// left alone.
+	StartProcess(ctx context.Context, node, name string) error
+}
+
+// ControlPlaneHost is implemented by ProcessHosts that give an engine a
+// node outside the topology's zones for its control-plane processes (a
+// topology server, an orchestrator): faults leave it alone unless a
+// scenario targets it by name.
+type ControlPlaneHost interface {
+	// ControlPlane returns the cluster's control-plane node, adding it
+	// on the first call: Role RoleControlPlane, no zone or region, an
+	// address, data directory and (when nodes run as their own uids) uid
+	// of its own. From then on Nodes lists it after the workers. It runs
+	// processes through Run and is stopped and started like any node.
+	ControlPlane(ctx context.Context) (Node, error)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,14 @@ type FieldError struct {
 	Path string
 	Line int
 	Msg  string
+	// Err is the error the problem was made from, if another package
+	// reported it (an engine's validation): errors.As finds its type
+	// (engines.NotInstalledError) through Unwrap.
+	Err error
 }
+
+// Unwrap returns the error the problem was made from, or nil.
+func (e FieldError) Unwrap() error { return e.Err }
 
 // Error implements error.
 func (e FieldError) Error() string {
@@ -47,9 +55,14 @@ const maxListed = 40
 
 // Error lists every problem, one per line (the first maxListed, then how
 // many more).
-func (es Errors) Error() string {
+func (es Errors) Error() string { return es.List("scenario") }
+
+// List is Error for a document of another kind: "N problem(s) in the
+// WHAT:", then every problem, one per line (the first maxListed, then how
+// many more).
+func (es Errors) List(what string) string {
 	lines := make([]string, 0, min(len(es), maxListed)+2)
-	lines = append(lines, fmt.Sprintf("%d problem(s) in the scenario:", len(es)))
+	lines = append(lines, fmt.Sprintf("%d problem(s) in the %s:", len(es), what))
 	for i, e := range es {
 		if i == maxListed {
 			lines = append(lines, fmt.Sprintf("  … and %d more", len(es)-maxListed))
@@ -138,17 +151,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.errorf(path, n, "want a mapping, got a %s", kindName(n))
 		return
 	}
-	fields := map[string]int{}
+	fields := map[string][]int{}
 	var names []string
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
-		}
-		fields[name] = i
-		names = append(names, name)
-	}
+	structFields(v.Type(), nil, fields, &names)
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -164,8 +169,28 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		d.lines[p] = k.Line
-		d.decode(val, v.Field(idx), p)
+		d.decode(val, v.FieldByIndex(idx), p)
 		d.lines[p] = k.Line
+	}
+}
+
+// structFields maps each YAML field name of struct type t to its field
+// index, in declaration order; the fields of a struct field tagged
+// `yaml:",inline"` count as t's own.
+func structFields(t reflect.Type, prefix []int, fields map[string][]int, names *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, flags, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		idx := append(slices.Clone(prefix), i)
+		if name == "" && flags == "inline" && f.Type.Kind() == reflect.Struct && f.IsExported() {
+			structFields(f.Type, idx, fields, names)
+			continue
+		}
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		fields[name] = idx
+		*names = append(*names, name)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-dev/faultline/engines/etcd"
 	"github.com/faultline-dev/faultline/engines/mariadb"
 	"github.com/faultline-dev/faultline/engines/postgres"
+	"github.com/faultline-dev/faultline/engines/vitess"
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/faults/chaosmesh"
 	"github.com/faultline-dev/faultline/faults/kubeapi"
@@ -36,6 +37,8 @@ type EnvOptions struct {
 	Kind kind.Options
 	// Existing configures the existing platform.
 	Existing existing.Options
+	// Vitess configures the vitess engine (where its programs are).
+	Vitess vitess.Options
 }
 
 // DefaultEnv is the Env of the faultline binary: every platform, engine
@@ -47,7 +50,7 @@ func DefaultEnv(opts EnvOptions) Env {
 			kindPlatform{opts: kindOptions(opts.Kind)},
 			existing.New(opts.Existing),
 		},
-		Engines: engines.Set{etcd.New(), postgres.New(), mariadb.New(), cloudnativepg.New(), cockroachdb.New()},
+		Engines: engines.Set{etcd.New(), postgres.New(), mariadb.New(), cloudnativepg.New(), cockroachdb.New(), vitess.New(opts.Vitess)},
 		Protocols: map[string]Protocol{
 			engines.ProtocolEtcd:     etcdProtocol(),
 			engines.ProtocolPostgres: sqlProtocol(engines.ProtocolPostgres),

@@ -48,6 +48,9 @@ type Options struct {
 	LeaderInterval time.Duration
 	// Version is faultline's version, recorded in the history.
 	Version string
+	// Compress writes the history gzip-compressed, as
+	// history.jsonl.gz.
+	Compress bool
 }
 
 // Outcome is what a run produced.
@@ -94,7 +97,6 @@ type run struct {
 	out  *Outcome
 	p    *progress
 
-	histFile *os.File
 	logFile  *os.File
 	rec      *workload.Recorder
 	faultLog *faults.Log
@@ -123,22 +125,22 @@ func newRun(s *Scenario, env Env, opts Options) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("save scenario: %w", err)
 	}
-	if r.histFile, err = os.Create(filepath.Join(dir, "history.jsonl")); err != nil {
-		return nil, fmt.Errorf("history: %w", err)
-	}
-	if r.logFile, err = os.Create(filepath.Join(dir, "faults.log")); err != nil {
-		r.histFile.Close()
-		return nil, fmt.Errorf("fault log: %w", err)
-	}
 	gen, genOpts, err := newGenerator(s)
 	if err != nil {
-		r.histFile.Close()
-		r.logFile.Close()
 		return nil, err
 	}
 	r.gen = gen
+	if r.logFile, err = os.Create(filepath.Join(dir, "faults.log")); err != nil {
+		return nil, fmt.Errorf("fault log: %w", err)
+	}
+	hist := workload.HistoryFile
+	if opts.Compress {
+		hist = workload.CompressedHistoryFile
+	}
 	clock := workload.NewClock()
-	r.rec = workload.NewRecorder(r.histFile, clock, workload.Meta{
+	// The history goes to its file as the run goes and is read back for
+	// the checks: a long run's memory does not grow with its load.
+	r.rec, err = workload.CreateRecorder(filepath.Join(dir, hist), clock, workload.Meta{
 		Run:       filepath.Base(dir),
 		Scenario:  s.Name,
 		Seed:      s.Seed,
@@ -148,7 +150,11 @@ func newRun(s *Scenario, env Env, opts Options) (*run, error) {
 		Workload:  s.Workload.Kind,
 		Options:   withOptions(runOptions(s), genOpts),
 		Faultline: opts.Version,
-	})
+	}, workload.FileOptions{Compress: opts.Compress})
+	if err != nil {
+		r.logFile.Close()
+		return nil, err
+	}
 	r.faultLog = faults.NewLog(r.logFile, clock.Now)
 	return r, nil
 }
@@ -162,6 +168,10 @@ func runOptions(s *Scenario) map[string]string {
 	for k, v := range s.Workload.Options {
 		m["workload."+k] = v
 	}
+	if s.Workload.Rate > 0 || len(s.Workload.Steps) > 0 {
+		// Open-loop latencies count from the intended start.
+		m["workload.mode"] = s.Workload.Mode
+	}
 	if iso := expectedIsolation(s); s.Workload.Kind == WorkloadAppend {
 		m["isolation"] = string(iso)
 	}
@@ -172,7 +182,9 @@ func (r *run) close() {
 	if r.release != nil {
 		r.release()
 	}
-	r.histFile.Close()
+	if err := r.rec.Close(); err != nil {
+		r.p.Printf("history: %v", err)
+	}
 	r.logFile.Close()
 }
 
@@ -260,6 +272,7 @@ func (r *run) boot(ctx context.Context) bool {
 		Config: workload.Config{
 			Concurrency: r.s.Workload.Concurrency,
 			Rate:        r.s.Workload.Rate,
+			Mode:        workload.Mode(r.s.Workload.Mode),
 			Duration:    r.s.Workload.Duration,
 			Timeout:     r.s.Workload.Timeout,
 			Seed:        r.s.Seed,
@@ -339,6 +352,9 @@ func (r *run) load(ctx context.Context) {
 	if err := r.drive(ctx); err != nil {
 		r.fail(err)
 	}
+	if n := r.driver.Counters.Skipped.Load(); n > 0 {
+		r.p.Printf("load: %d intended starts skipped, no client free within the %s timeout (the target rate was not kept)", n, r.s.Workload.Timeout)
+	}
 	r.fail(<-nemesisDone)
 	stopBG()
 	wg.Wait()
@@ -348,7 +364,9 @@ func (r *run) load(ctx context.Context) {
 func (r *run) drive(ctx context.Context) error {
 	steps := r.s.Workload.Steps
 	if len(steps) == 0 {
-		return r.driver.Run(ctx)
+		err := r.driver.Run(ctx)
+		r.printRate()
+		return err
 	}
 	per := r.s.Workload.Duration / time.Duration(len(steps))
 	for i, rate := range steps {
@@ -361,8 +379,16 @@ func (r *run) drive(ctx context.Context) error {
 		if err := r.driver.Run(ctx); err != nil {
 			return err
 		}
+		r.printRate()
 	}
 	return nil
+}
+
+// printRate says how far the last load (step) kept its target rate.
+func (r *run) printRate() {
+	if k := r.driver.Kept(); k.Target > 0 {
+		r.p.Printf("load: %s, achieved %.1f of %g ops/s targeted (%.1f%%)", k.Mode, k.Achieved, k.Target, 100*k.Achieved/k.Target)
+	}
 }
 
 // background starts the progress ticker, the resource sampler and the

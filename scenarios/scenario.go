@@ -104,9 +104,18 @@ type Workload struct {
 	Kind string `yaml:"kind"`
 	// Concurrency is the number of concurrent clients. Default 8.
 	Concurrency int `yaml:"concurrency"`
-	// Rate caps the operations started per second, over all clients.
-	// Default 0: as fast as the clients go.
+	// Rate is the target of operations started per second, over all
+	// clients. Default 0: as fast as the clients go.
 	Rate float64 `yaml:"rate"`
+	// Mode is how a Rate is kept. open (default): operations are
+	// scheduled at intended start times whatever the database does, and
+	// latency counts from the intended start, so a stall shows in the
+	// latencies of every operation meant to start during it (no
+	// coordinated omission); an intended start no client could begin
+	// within the timeout is skipped and counted. closed: each client
+	// waits for a token before its next operation (Jepsen's way), so the
+	// clients slow down with the database.
+	Mode string `yaml:"mode"`
 	// Keys is the number of keys (registers, lists) the operations touch.
 	// Default 8.
 	Keys int `yaml:"keys"`
@@ -302,6 +311,27 @@ type Cost struct {
 // Parse decodes a scenario strictly and returns every decoding problem at
 // once as Errors. It does not validate; Validate does.
 func Parse(data []byte) (*Scenario, error) {
+	s := &Scenario{}
+	lines, errs := DecodeStrict(data, s, "scenario")
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	s.lines = lines
+	return s, nil
+}
+
+// DecodeStrict decodes one YAML document into v, a pointer to a struct,
+// the way Parse decodes a scenario: unknown fields, wrong types and keys
+// set twice are errors, every one reported at once with its field path
+// and line, in file order. A struct field tagged `yaml:",inline"` has its
+// fields decoded as the parent's. It returns the line of every field path
+// it met (for later validation messages); what names the document in
+// messages ("scenario", "matrix").
+func DecodeStrict(data []byte, v any, what string) (map[string]int, Errors) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil, Errors{{Msg: fmt.Sprintf("decode %s: want a pointer to a struct, got %T", what, v)}}
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -309,17 +339,15 @@ func Parse(data []byte) (*Scenario, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{Line: extra.Line, Msg: "more than one YAML document; a scenario is one"}}
+		return nil, Errors{{Line: extra.Line, Msg: fmt.Sprintf("more than one YAML document; a %s is one", what)}}
 	}
-	s := &Scenario{}
 	d := &decoder{lines: map[string]int{}}
-	d.decode(&root, reflect.ValueOf(s).Elem(), "")
-	s.lines = d.lines
+	d.decode(&root, rv.Elem(), "")
 	if len(d.errs) > 0 {
 		sortErrors(d.errs)
-		return nil, d.errs
+		return d.lines, d.errs
 	}
-	return s, nil
+	return d.lines, nil
 }
 
 // Load reads and parses a scenario file.

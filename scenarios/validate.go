@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/workload"
 )
 
 // Defaults, as the field documentation states them.
@@ -64,6 +64,9 @@ func (s *Scenario) ApplyDefaults() {
 	}
 	if w.Concurrency == 0 {
 		w.Concurrency = DefaultConcurrency
+	}
+	if w.Mode == "" {
+		w.Mode = string(workload.Open)
 	}
 	if w.Keys == 0 {
 		w.Keys = DefaultKeys
@@ -310,19 +313,20 @@ func (v *validator) engine(env Env) engines.Engine {
 // ("options.foo: …", "replicas: …") relative to the engine section.
 func (v *validator) engineError(err error) {
 	msg := strings.TrimPrefix(err.Error(), "engine.")
-	v.fieldError("engine", errors.New(msg))
+	v.placeError("engine", msg, err)
 }
 
 // fieldError places an error that starts with a field name ("foo: …")
 // under the section at path; other errors go on the section itself.
-func (v *validator) fieldError(path string, err error) {
-	msg := err.Error()
+func (v *validator) fieldError(path string, err error) { v.placeError(path, err.Error(), err) }
+
+// placeError places msg as fieldError does, keeping err for errors.As.
+func (v *validator) placeError(path, msg string, err error) {
 	field, rest, ok := strings.Cut(msg, ": ")
 	if ok && field != "" && !strings.ContainsAny(field, " \t") {
-		v.errorf(path+"."+field, "%s", rest)
-		return
+		path, msg = path+"."+field, rest
 	}
-	v.errorf(path, "%s", msg)
+	v.errs = append(v.errs, FieldError{Path: path, Line: v.line(path), Msg: msg, Err: err})
 }
 
 func (v *validator) workload(env Env, eng engines.Engine) {
@@ -352,6 +356,9 @@ func (v *validator) workload(env Env, eng engines.Engine) {
 	}
 	if w.Rate < 0 {
 		v.errorf("workload.rate", "must not be negative, got %g", w.Rate)
+	}
+	if !slices.Contains(workload.Modes(), workload.Mode(w.Mode)) {
+		v.errorf("workload.mode", "%q is neither %s nor %s", excerpt.Value(w.Mode), workload.Open, workload.Closed)
 	}
 	if w.Keys < 1 {
 		v.errorf("workload.keys", "must be at least 1, got %d", w.Keys)

@@ -58,12 +58,42 @@ type Generator interface {
 	Final() []Op
 }
 
+// Mode is how a driver keeps a target rate.
+type Mode string
+
+// The two modes of a driver with a target rate. Without a rate both run
+// every client as fast as it goes.
+const (
+	// Open schedules operations at intended start times, Rate per
+	// second, whatever the database does: a slow database makes them
+	// wait for a free client, and the wait counts in their latency
+	// (Op.Intended). This is how a population of independent users
+	// loads a service, and the default.
+	Open Mode = "open"
+	// Closed makes each client wait for a token before its next
+	// operation, Jepsen's way: when the database slows down the clients
+	// slow down with it, and the achieved rate falls below Rate.
+	Closed Mode = "closed"
+)
+
+// Modes lists the driver's modes.
+func Modes() []Mode { return []Mode{Open, Closed} }
+
 // Config says how hard and how long to drive a workload.
 type Config struct {
-	// Concurrency is the number of workers, each with its own client.
+	// Concurrency is the number of workers, each with its own client:
+	// in open mode, the pool of operations in flight that serves the
+	// schedule.
 	Concurrency int
-	// Rate caps the total operations started per second; 0 is no cap.
+	// Rate is the target of operations started per second, over all
+	// workers; 0 is as fast as the workers go.
 	Rate float64
+	// Mode is how Rate is kept: Open (the default, also when empty) or
+	// Closed. In open mode an intended start that no worker could begin
+	// within Timeout of it is skipped (its operation would have timed
+	// out waiting) and counted in Counters.Skipped and a load-shortfall
+	// event: the shortfall is recorded, never hidden.
+	Mode Mode
 	// Duration is how long workers start new operations.
 	Duration time.Duration
 	// Timeout bounds each operation; one that runs out is info.
@@ -75,6 +105,9 @@ type Config struct {
 // Counters are the running totals a Driver exposes for progress displays.
 type Counters struct {
 	OK, Fail, Info atomic.Int64
+	// Skipped counts the intended starts of open-mode load that no
+	// worker began within the operation timeout.
+	Skipped atomic.Int64
 }
 
 // Driver runs a workload's generator against clients and records every
@@ -85,22 +118,60 @@ type Driver struct {
 	Open     Opener
 	Recorder *Recorder
 	Counters Counters
+
+	kept RateKept
 }
 
+// RateKept is how far the last Run kept its target rate.
+type RateKept struct {
+	Mode Mode
+	// Target and Achieved are operations started per second; Target
+	// is zero when the load had no target.
+	Target, Achieved float64
+	// Skipped counts intended starts no worker began in time.
+	Skipped int64
+}
+
+// String renders it as the load-rate event's Detail.
+func (k RateKept) String() string {
+	return fmt.Sprintf("mode=%s target=%g achieved=%.1f skipped=%d", k.Mode, k.Target, k.Achieved, k.Skipped)
+}
+
+// Kept returns how far the last Run kept its target rate.
+func (d *Driver) Kept() RateKept { return d.kept }
+
 // Run drives the workload until its duration has passed or ctx is done,
-// then waits for operations in flight. It fails only if no worker could
-// open a client; a worker that cannot open one retries until the end, its
-// failure recorded as failed operations so that unavailability shows in
-// the history.
+// then waits for operations in flight and flushes the recorder. It fails
+// only if no worker could open a client; a worker that cannot open one
+// retries until the end (in open mode the intended starts it misses are
+// counted as skipped). With a target rate it records, at its end, a
+// load-rate event with the target and the achieved rate.
 func (d *Driver) Run(ctx context.Context) error {
 	if d.Config.Concurrency < 1 {
 		return errors.New("workload: concurrency must be at least 1")
 	}
+	switch d.Config.Mode {
+	case "", Open, Closed:
+	default:
+		return fmt.Errorf("workload: mode %q is neither %s nor %s", d.Config.Mode, Open, Closed)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.Config.Duration)
 	defer cancel()
-	var lim *rate.Limiter
+	clock := d.Recorder.Clock()
+	p := pacer{clock: clock}
+	switch {
+	case d.Config.Rate <= 0:
+	case d.Config.Mode == Closed:
+		p.lim = rate.NewLimiter(rate.Limit(d.Config.Rate), max(1, d.Config.Concurrency))
+	default:
+		now := clock.Now()
+		p.sched = &schedule{start: now, end: now + d.Config.Duration, period: float64(time.Second) / d.Config.Rate}
+	}
+	d.kept = RateKept{}
+	started := clock.Now()
+	var before int64
 	if d.Config.Rate > 0 {
-		lim = rate.NewLimiter(rate.Limit(d.Config.Rate), max(1, d.Config.Concurrency))
+		before = d.Counters.OK.Load() + d.Counters.Fail.Load() + d.Counters.Info.Load()
 	}
 	var (
 		wg     sync.WaitGroup
@@ -112,7 +183,7 @@ func (d *Driver) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := d.worker(ctx, w, lim, &opened)
+			err := d.worker(ctx, w, &p, &opened)
 			if err != nil {
 				errMu.Lock()
 				if first == nil {
@@ -123,13 +194,99 @@ func (d *Driver) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if d.Config.Rate > 0 {
+		d.recordRate(clock.Now()-started, d.Counters.OK.Load()+d.Counters.Fail.Load()+d.Counters.Info.Load()-before, p.skipped.Load())
+	}
+	d.Recorder.Flush()
 	if opened.Load() == 0 && first != nil {
 		return fmt.Errorf("workload: no client could connect: %w", first)
 	}
 	return nil
 }
 
-func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *atomic.Int64) error {
+// recordRate records how far the load kept its target rate.
+func (d *Driver) recordRate(elapsed time.Duration, ops, skipped int64) {
+	mode := d.Config.Mode
+	if mode == "" {
+		mode = Open
+	}
+	d.kept = RateKept{Mode: mode, Target: d.Config.Rate, Skipped: skipped}
+	if s := min(elapsed, d.Config.Duration).Seconds(); s > 0 {
+		d.kept.Achieved = float64(ops) / s
+	}
+	d.Recorder.Event(Event{Kind: EventLoadRate, Detail: d.kept.String()})
+}
+
+// pacer paces the workers of one Run: a closed-loop limiter, an
+// open-loop schedule, or neither (as fast as they go).
+type pacer struct {
+	clock   Clock
+	lim     *rate.Limiter
+	sched   *schedule
+	skipped atomic.Int64
+	// lastEvent is the second of the last load-shortfall event.
+	lastEvent atomic.Int64
+}
+
+// schedule hands out the intended start times of open-loop load: start,
+// start+period, start+2·period… up to end, each to one worker.
+type schedule struct {
+	start, end time.Duration
+	period     float64 // nanoseconds between intended starts
+	next       atomic.Int64
+}
+
+func (s *schedule) take() (time.Duration, bool) {
+	k := s.next.Add(1) - 1
+	t := s.start + time.Duration(float64(k)*s.period)
+	return t, t < s.end
+}
+
+// wait holds a worker until its next operation may start and returns
+// that operation's intended start (zero when the load has no schedule).
+// It returns false when the load is over.
+func (d *Driver) wait(ctx context.Context, p *pacer, t *time.Timer) (time.Duration, bool) {
+	switch {
+	case p.lim != nil:
+		return 0, p.lim.Wait(ctx) == nil
+	case p.sched == nil:
+		return 0, ctx.Err() == nil
+	}
+	for {
+		at, ok := p.sched.take()
+		if !ok || ctx.Err() != nil {
+			return 0, false
+		}
+		now := p.clock.Now()
+		if now-at > d.timeout() {
+			d.skip(p, now)
+			continue
+		}
+		if at <= now {
+			return at, true
+		}
+		t.Reset(at - now)
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-t.C:
+		}
+		return at, true
+	}
+}
+
+// skip counts an intended start no worker began in time, and records a
+// load-shortfall event at most once a second with the total so far.
+func (d *Driver) skip(p *pacer, now time.Duration) {
+	n := p.skipped.Add(1)
+	d.Counters.Skipped.Add(1)
+	sec := int64(now/time.Second) + 1
+	if last := p.lastEvent.Load(); last != sec && p.lastEvent.CompareAndSwap(last, sec) {
+		d.Recorder.Event(Event{Kind: EventLoadShortfall, Detail: fmt.Sprintf("skipped=%d", n)})
+	}
+}
+
+func (d *Driver) worker(ctx context.Context, w int, p *pacer, opened *atomic.Int64) error {
 	r := rand.New(rand.NewPCG(uint64(d.Config.Seed), uint64(w)))
 	process := w
 	var (
@@ -143,12 +300,9 @@ func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *a
 			c.Close()
 		}
 	}()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	for ctx.Err() == nil {
-		if lim != nil {
-			if err := lim.Wait(ctx); err != nil {
-				return lastErr
-			}
-		}
 		if c == nil {
 			var err error
 			c, err = d.Open(ctx, w)
@@ -162,11 +316,19 @@ func (d *Driver) worker(ctx context.Context, w int, lim *rate.Limiter, opened *a
 		}
 		var op Op
 		if retry != nil {
+			// A retry follows its abort at once, as an application's
+			// does: it has no intended start of its own.
 			op, retry = *retry, nil
 		} else {
+			at, ok := d.wait(ctx, p, t)
+			if !ok {
+				return lastErr
+			}
 			op, attempts = d.Gen.Next(r, process), 0
+			op.Intended = at
 		}
 		inputs := op
+		inputs.Intended = 0
 		op.Process = process
 		op = d.Recorder.Invoke(op)
 		done := d.perform(ctx, c, op)
@@ -208,7 +370,7 @@ func (d *Driver) perform(ctx context.Context, c Client, op Op) Op {
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout())
 	defer cancel()
 	done := c.Invoke(octx, op)
-	done.Index, done.Process, done.Call, done.Final = op.Index, op.Process, op.Call, op.Final
+	done.Index, done.Process, done.Call, done.Intended, done.Final = op.Index, op.Process, op.Call, op.Intended, op.Final
 	if done.F == "" {
 		done.F = op.F
 	}

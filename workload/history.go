@@ -126,6 +126,14 @@ const (
 	// index from 0 and Detail is "offered=OPS" (operations per second
 	// offered; 0 is unlimited).
 	EventLoadStep = "load-step"
+	// EventLoadRate ends a run of the load at a target rate: Detail is
+	// "mode=open|closed target=OPS achieved=OPS skipped=N" (operations
+	// per second started; intended starts skipped, open mode).
+	EventLoadRate = "load-rate"
+	// EventLoadShortfall marks open-mode load skipping intended starts
+	// that no client could begin within the operation timeout; Detail
+	// is "skipped=N", the total so far. Recorded at most once a second.
+	EventLoadShortfall = "load-shortfall"
 )
 
 // End is the offset of the last thing the history recorded.

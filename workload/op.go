@@ -100,6 +100,13 @@ type Op struct {
 
 	Call   time.Duration `json:"call"`
 	Return time.Duration `json:"return,omitempty"`
+	// Intended is when the load's schedule meant the operation to start:
+	// set by open-loop load at a target rate, zero otherwise. Call is
+	// when it was actually invoked, so Call - Intended is the time it
+	// waited for a free client, a delay a real client population sees
+	// and that latency includes (see Latency). Checkers of order use
+	// Call: the operation cannot have taken effect before it.
+	Intended time.Duration `json:"intended,omitempty"`
 	// Node is the node whose endpoint served the operation, when known.
 	Node string `json:"node,omitempty"`
 	// Error explains a fail or info outcome.
@@ -136,8 +143,21 @@ func (o Op) Declined() bool {
 // Int returns a pointer to v, for Op.Value and Op.Prev.
 func Int(v int64) *int64 { return &v }
 
-// Latency is the time from call to return.
-func (o Op) Latency() time.Duration { return o.Return - o.Call }
+// Start is when the operation was meant to start: Intended when the load
+// had a schedule, else Call.
+func (o Op) Start() time.Duration {
+	if o.Intended > 0 && o.Intended < o.Call {
+		return o.Intended
+	}
+	return o.Call
+}
+
+// Latency is the time from the operation's intended start (Start) to its
+// return: under open-loop load it includes the wait for a free client, so
+// that a stall of the database shows in the latencies of every operation
+// the schedule meant to start during it, not only of the few in flight
+// (no coordinated omission).
+func (o Op) Latency() time.Duration { return o.Return - o.Start() }
 
 // IsWrite reports whether the operation changes state (for RTO, a cas whose
 // precondition failed is not an unavailability, so callers look at Error).

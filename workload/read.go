@@ -3,16 +3,41 @@ package workload
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/faultline-dev/faultline/internal/excerpt"
 )
 
-// ReadFile reads a history file (see Read).
+// Names of a run directory's history file, plain and compressed.
+const (
+	HistoryFile           = "history.jsonl"
+	CompressedHistoryFile = "history.jsonl.gz"
+)
+
+// FindHistory returns the history file of a run directory: history.jsonl,
+// or history.jsonl.gz when the run compressed it.
+func FindHistory(dir string) (string, error) {
+	var first error
+	for _, name := range []string{HistoryFile, CompressedHistoryFile} {
+		p := filepath.Join(dir, name)
+		_, err := os.Stat(p)
+		if err == nil {
+			return p, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return "", fmt.Errorf("read history: %w", first)
+}
+
+// ReadFile reads a history file, plain or gzip-compressed (see Read).
 func ReadFile(path string) (*History, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -32,12 +57,21 @@ func ReadFile(path string) (*History, error) {
 // Open. A completion without an invocation is kept as it is, so files of
 // already merged operations read too. A last line cut off without its
 // newline (a crash in mid-write) is ignored; any other malformed line is an
-// error naming its number.
+// error naming its number. A gzip-compressed history (as a recorder with
+// FileOptions.Compress writes it) is recognised by its first bytes, and a
+// compressed stream cut short reads up to where it ends.
 func Read(r io.Reader) (*History, error) {
 	h := &History{}
 	pending := map[int64]int{}
 	faults := map[int]int{}
 	br := bufio.NewReaderSize(r, 1<<16)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(cutShort{zr}, 1<<16)
+	}
 	for n := 1; ; n++ {
 		b, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -68,6 +102,18 @@ func Read(r io.Reader) (*History, error) {
 	closeOpen(h)
 	h.Sort()
 	return h, nil
+}
+
+// cutShort ends a compressed stream that stops before its end (a crash,
+// or a file still being written) as if it ended there.
+type cutShort struct{ r io.Reader }
+
+func (c cutShort) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 func apply(h *History, l line, pending map[int64]int, faults map[int]int) error {

@@ -24,6 +24,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 	rec.FaultEnd(0, "SIGKILL", nil)
 	rec.Sample(Sample{Node: "n1", CPUSeconds: 1.5, Up: true})
 	rec.Event(Event{Kind: EventLeader, Node: "n1", Term: 2})
+	rec.Flush()
 	if err := rec.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +68,7 @@ func TestReadCutOffLastLine(t *testing.T) {
 	op := rec.Invoke(Op{F: FWrite, Key: "k", Value: Int(1)})
 	op.Type = OK
 	rec.Complete(op)
+	rec.Flush()
 	data := buf.String()
 	data += `{"op":{"index":1,"process":0,"type":"inv` // a crash in mid-write
 	h, err := Read(strings.NewReader(data))
@@ -131,6 +133,7 @@ func TestRecorderKeepsGoingAfterWriteError(t *testing.T) {
 	op := rec.Invoke(Op{F: FRead, Key: "k"})
 	op.Type = OK
 	rec.Complete(op)
+	rec.Flush()
 	if err := rec.Err(); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Err = %v, want the write error", err)
 	}
@@ -156,6 +159,7 @@ func FuzzRead(f *testing.F) {
 	rec.Complete(op)
 	rec.FaultStart(FaultWindow{ID: 0, Kind: "kill"})
 	rec.FaultEnd(0, "SIGKILL", nil)
+	rec.Flush()
 	f.Add(buf.Bytes())
 	f.Add([]byte(`{"op":{"index":0,"type":"ok","f":"transfer","transfer":{"from":"a","to":"b","amount":3}}}`))
 	f.Add([]byte("{}\n{\n"))

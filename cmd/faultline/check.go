@@ -132,7 +132,11 @@ func hasLedger(h *workload.History) bool {
 // loadRunDir reads a run directory: its history and its scenario, whose
 // checks and budgets decide the checkers (--model overrides them).
 func loadRunDir(dir string, f checkFlags) (*workload.History, []check.Checker, error) {
-	h, err := workload.ReadFile(filepath.Join(dir, "history.jsonl"))
+	path, err := workload.FindHistory(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := workload.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}

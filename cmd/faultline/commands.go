@@ -14,6 +14,7 @@ func commands() []*cobra.Command {
 		newHealCmd(),
 		newDoctorCmd(),
 		newImagesCmd(),
+		newEnginesCmd(),
 		newClusterCmd(),
 		newListCmd(),
 		newVersionCmd(),

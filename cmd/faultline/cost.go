@@ -176,7 +176,8 @@ func runCost(cmd *cobra.Command, f costFlags) error {
 	return cost.WriteText(out, est)
 }
 
-// readRunHistory reads a run directory's history.jsonl, or a history file
+// readRunHistory reads a run directory's history (history.jsonl or
+// history.jsonl.gz), or a history file
 // named directly.
 func readRunHistory(path string) (*workload.History, error) {
 	fi, err := os.Stat(path)
@@ -184,7 +185,9 @@ func readRunHistory(path string) (*workload.History, error) {
 		return nil, err
 	}
 	if fi.IsDir() {
-		path = filepath.Join(path, "history.jsonl")
+		if path, err = workload.FindHistory(path); err != nil {
+			return nil, err
+		}
 	}
 	return workload.ReadFile(path)
 }

@@ -235,6 +235,12 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 	}
 	for _, name := range e.Engines.Names() {
 		eng, _ := e.Engines.Lookup(name)
+		if d, ok := eng.(engines.Doctor); ok {
+			for _, f := range d.Doctor() {
+				out = append(out, finding{"engine", name + " " + f.Item, f.OK, f.Detail})
+			}
+			continue
+		}
 		v, ok := eng.(engines.Validator)
 		if !ok {
 			out = append(out, finding{"engine", name, true, "nothing to install"})

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline-dev/faultline/engines/vitess"
+	"github.com/faultline-dev/faultline/engines/vitess/dist"
 	"github.com/faultline-dev/faultline/platform/existing"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
@@ -23,6 +25,8 @@ type envFlags struct {
 	kubeconfig       string
 	context          string
 	allowDestructive string
+
+	vitessBin string
 }
 
 func (f *envFlags) register(cmd *cobra.Command) {
@@ -34,6 +38,7 @@ func (f *envFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "existing platform: the kubeconfig (default $KUBECONFIG, ~/.kube/config)")
 	fl.StringVar(&f.context, "context", "", "existing platform: the kubeconfig context (default its current context)")
 	fl.StringVar(&f.allowDestructive, "allow-destructive", "", "existing platform: allow faults on the cluster of this context (must equal --context)")
+	fl.StringVar(&f.vitessBin, "vitess-bin", "", "vitess engine: run the Vitess programs in this directory instead of faultline's build (default $"+dist.EnvBin+")")
 }
 
 // build makes the Env and returns a function that releases it.
@@ -46,6 +51,7 @@ func (f *envFlags) build(ctx context.Context) (scenarios.Env, func(), error) {
 			Reuse:     f.reuse,
 			Log:       os.Stderr,
 		},
+		Vitess: vitess.Options{Bin: f.vitessBin},
 		Existing: existing.Options{
 			Kubeconfig:       f.kubeconfig,
 			Context:          f.context,

@@ -21,6 +21,7 @@ type runFlags struct {
 	duration time.Duration
 	retain   bool
 	dryRun   bool
+	compress bool
 	images   []string
 	env      envFlags
 }
@@ -50,6 +51,7 @@ Exit codes: 0 every check passed; 1 a check failed (or could not decide);
 	fl.Int64Var(&f.seed, "seed", 0, "override the scenario's seed")
 	fl.DurationVar(&f.duration, "duration", 0, "override the load's duration")
 	fl.BoolVar(&f.retain, "retain", false, "keep the cluster after the run")
+	fl.BoolVar(&f.compress, "compress", false, "write the history gzip-compressed (history.jsonl.gz; faultline check reads either)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print every object the run would apply (as `faultline manifests` does) and start nothing")
 	fl.StringArrayVar(&f.images, "image-override", nil, "run image REF in place of the official image OFFICIAL (OFFICIAL=REF; repeatable); adds to engine.images")
 	f.env.register(cmd)
@@ -91,6 +93,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		Progress: stderr,
 		Terminal: isTerminal(stderr),
 		Version:  faultlineVersion(),
+		Compress: f.compress,
 	})
 	if err != nil {
 		return infraError(err)

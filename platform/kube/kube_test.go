@@ -3,6 +3,7 @@ package kube
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,5 +147,40 @@ func TestDecodeYAMLRejectsKindless(t *testing.T) {
 	objs, err := DecodeYAML([]byte("---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"))
 	if err != nil || len(objs) != 1 {
 		t.Errorf("DecodeYAML = %d objects, %v", len(objs), err)
+	}
+}
+
+func TestReleaseManifestNamespacesLikeKubectl(t *testing.T) {
+	const manifest = `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: op}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: op, namespace: example}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: op}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: op}
+value: 5
+`
+	path := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ ns, want string }{{"", "default"}, {"ops", "ops"}} {
+		objs, err := ReleaseManifest{Source: path, Namespace: tc.ns}.Load(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []string{objs[0].GetNamespace(), objs[1].GetNamespace(), objs[2].GetNamespace(), objs[3].GetNamespace()}
+		want := []string{tc.want, "example", "", ""}
+		if !slices.Equal(got, want) {
+			t.Errorf("Namespace %q: namespaces %q, want %q", tc.ns, got, want)
+		}
 	}
 }

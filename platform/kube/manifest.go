@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -37,6 +38,11 @@ type ReleaseManifest struct {
 	// down.
 	NodeSelector map[string]string   `json:"nodeSelector,omitempty"`
 	Tolerations  []corev1.Toleration `json:"tolerations,omitempty"`
+	// Namespace is where namespaced objects that name no namespace go,
+	// as `kubectl apply -n NAMESPACE -f` would put them; empty is
+	// "default", kubectl's own default. Manifests written for kubectl's
+	// default namespace (Vitess's operator guide) need it.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Load fetches or reads the manifest, decodes it and applies Images and
@@ -50,7 +56,14 @@ func (m ReleaseManifest) Load(ctx context.Context) ([]*unstructured.Unstructured
 	if err != nil {
 		return nil, fmt.Errorf("release manifest %s: %w", Truncate(m.Source, 60), err)
 	}
+	ns := m.Namespace
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
 	for _, o := range objs {
+		if o.GetNamespace() == "" && namespaced(o) {
+			o.SetNamespace(ns)
+		}
 		if o.GetKind() == "Deployment" && (m.NodeSelector != nil || m.Tolerations != nil) {
 			if err := place(o, m.NodeSelector, m.Tolerations); err != nil {
 				return nil, fmt.Errorf("release manifest: %s: %w", Describe(o), err)

@@ -91,6 +91,9 @@ func (p Plan) WriteYAML(w io.Writer) error {
 			for _, t := range s.Manifest.Tolerations {
 				fmt.Fprintf(&b, "#   Deployments' toleration %s %s %s\n", t.Key, t.Operator, t.Effect)
 			}
+			if s.Manifest.Namespace != "" {
+				fmt.Fprintf(&b, "#   objects without a namespace go to %s\n", s.Manifest.Namespace)
+			}
 		default:
 			fmt.Fprintf(&b, "# step %s: %d objects\n", s.Name, len(s.Objects))
 			for _, o := range s.Objects {

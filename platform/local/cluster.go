@@ -40,9 +40,12 @@ type Cluster struct {
 	removeLatency func(context.Context) error
 
 	mu      sync.Mutex
-	procs   map[string]*proc
+	procs   map[string][]*proc // by node, in start order
 	ports   map[[2]string]int
 	deleted bool
+	// control is the control-plane node's index in nodes, or -1 until
+	// an engine asks for it.
+	control int
 }
 
 var (
@@ -52,6 +55,8 @@ var (
 	_ platform.NetworkController = (*Cluster)(nil)
 	_ platform.FaultSupport      = (*Cluster)(nil)
 	_ platform.LogExporter       = (*Cluster)(nil)
+	_ platform.ProcessController = (*Cluster)(nil)
+	_ platform.ControlPlaneHost  = (*Cluster)(nil)
 )
 
 func newCluster(ctx context.Context, opts Options, layout []platform.Node, isolate bool) (c *Cluster, err error) {
@@ -69,7 +74,8 @@ func newCluster(ctx context.Context, opts Options, layout []platform.Node, isola
 		opts:    opts,
 		isolate: isolate,
 		block:   b,
-		procs:   map[string]*proc{},
+		procs:   map[string][]*proc{},
+		control: -1,
 		ports:   map[[2]string]int{},
 		spawner: newSpawner(),
 	}
@@ -118,20 +124,26 @@ func (c *Cluster) makeDirs() error {
 		}
 	}
 	for _, n := range c.nodes {
-		// nodes/ and nodes/NAME/ are searchable, nodes/NAME/data is the
-		// node's alone.
-		nodeDir := filepath.Dir(c.DataDir(n.Name))
-		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+		if err := c.makeNodeDir(n.Name); err != nil {
 			return err
 		}
-		if err := os.Mkdir(c.DataDir(n.Name), 0o700); err != nil {
+	}
+	return nil
+}
+
+// makeNodeDir creates node's directory and its data directory: nodes/ and
+// nodes/NAME/ are searchable, nodes/NAME/data is the node's alone.
+func (c *Cluster) makeNodeDir(node string) error {
+	if err := os.MkdirAll(filepath.Dir(c.DataDir(node)), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(c.DataDir(node), 0o700); err != nil {
+		return err
+	}
+	if c.isolate {
+		uid := c.uid(node)
+		if err := os.Chown(c.DataDir(node), uid, uid); err != nil {
 			return err
-		}
-		if c.isolate {
-			uid := c.uid(n.Name)
-			if err := os.Chown(c.DataDir(n.Name), uid, uid); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -209,9 +221,61 @@ func (c *Cluster) ID() string { return c.id }
 // Dir is the cluster's directory: nodes/NAME/{data,NAME.log}, bin/.
 func (c *Cluster) Dir() string { return c.dir }
 
-// Nodes implements platform.Cluster.
+// Nodes implements platform.Cluster: the workers in layout order, then
+// the control-plane node once an engine has asked for it.
 func (c *Cluster) Nodes(ctx context.Context) ([]platform.Node, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return append([]platform.Node(nil), c.nodes...), nil
+}
+
+// lookup finds a node and its index.
+func (c *Cluster) lookup(node string) (platform.Node, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, n := range c.nodes {
+		if n.Name == node {
+			return n, i
+		}
+	}
+	return platform.Node{}, -1
+}
+
+// ControlPlaneName is the name of the local platform's control-plane node.
+const ControlPlaneName = "cp"
+
+// ControlPlane implements platform.ControlPlaneHost: the node after the
+// last worker in the cluster's address block, named cp, with its own uid,
+// directory and source-address rewriting, and no zone or region.
+func (c *Cluster) ControlPlane(ctx context.Context) (platform.Node, error) {
+	c.mu.Lock()
+	if c.deleted {
+		c.mu.Unlock()
+		return platform.Node{}, fmt.Errorf("local: control plane: the cluster %s is deleted", c.name)
+	}
+	if c.control >= 0 {
+		n := c.nodes[c.control]
+		c.mu.Unlock()
+		return n, nil
+	}
+	k := len(c.nodes) + 1
+	if k > maxNodes {
+		c.mu.Unlock()
+		return platform.Node{}, fmt.Errorf("local: control plane: no address left in %s", c.block)
+	}
+	n := platform.Node{Name: ControlPlaneName, Role: platform.RoleControlPlane, Addr: c.block.addr(k)}
+	c.nodes = append(c.nodes, n)
+	c.control = len(c.nodes) - 1
+	c.mu.Unlock()
+	if err := c.makeNodeDir(n.Name); err != nil {
+		return platform.Node{}, fmt.Errorf("local: control plane: %w", err)
+	}
+	if c.isolate {
+		if _, err := runIptables(ctx, c.snatRule("-A", n)...); err != nil {
+			return platform.Node{}, fmt.Errorf("local: control plane: source-address rewriting: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // DataDir implements platform.ProcessHost.
@@ -220,25 +284,39 @@ func (c *Cluster) DataDir(node string) string {
 }
 
 // LogPath is the file that collects the stdout and stderr of node's
-// process, across restarts.
+// (first) process, across restarts.
 func (c *Cluster) LogPath(node string) string {
 	return filepath.Join(c.dir, "nodes", node, node+".log")
 }
 
+// processLogPath is the log file of node's process name when it is not
+// the node's first: NODE.NAME.log.
+func (c *Cluster) processLogPath(node, name string) string {
+	return filepath.Join(c.dir, "nodes", node, node+"."+name+".log")
+}
+
 // Logs maps each node that has run a process to its log file, for the
-// runner to copy into the run directory.
+// runner to copy into the run directory; a node's further processes
+// appear as NODE.NAME.
 func (c *Cluster) Logs() map[string]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]string{}
-	for name := range c.procs {
-		out[name] = c.LogPath(name)
+	for node, ps := range c.procs {
+		for i, p := range ps {
+			if i == 0 {
+				out[node] = p.log
+			} else {
+				out[node+"."+p.spec.Name] = p.log
+			}
+		}
 	}
 	return out
 }
 
-// ExportLogs implements platform.LogExporter: it copies each node's log
-// file (its process's output across restarts) into dir as NODE.log.
+// ExportLogs implements platform.LogExporter: it copies each process's
+// log file (its output across restarts) into dir as NODE.log, or
+// NODE.NAME.log for a node's further processes.
 func (c *Cluster) ExportLogs(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("local: export logs: %w", err)
@@ -279,8 +357,8 @@ func copyLog(src, dst string) error {
 // node's address, the same one every time it is asked, so that a restarted
 // process listens where its peers expect it.
 func (c *Cluster) PortFor(node, name string) (int, error) {
-	n, ok := platform.Find(c.nodes, node)
-	if !ok {
+	n, i := c.lookup(node)
+	if i < 0 {
 		return 0, fmt.Errorf("local: no node %q", node)
 	}
 	c.mu.Lock()
@@ -310,12 +388,10 @@ func (c *Cluster) ChainName(purpose string) string {
 	return name
 }
 
-// uid is the uid node's process runs as when nodes are isolated.
+// uid is the uid node's processes run as when nodes are isolated.
 func (c *Cluster) uid(node string) int {
-	for i, n := range c.nodes {
-		if n.Name == node {
-			return uidBase + int(c.block.x)<<16 + int(c.block.y)<<8 + i + 1
-		}
+	if _, i := c.lookup(node); i >= 0 {
+		return uidBase + int(c.block.x)<<16 + int(c.block.y)<<8 + i + 1
 	}
 	return -1
 }
@@ -354,9 +430,9 @@ func (c *Cluster) Delete(ctx context.Context) error {
 		return nil
 	}
 	c.deleted = true
-	procs := make([]*proc, 0, len(c.procs))
-	for _, p := range c.procs {
-		procs = append(procs, p)
+	var procs []*proc
+	for _, ps := range c.procs {
+		procs = append(procs, ps...)
 	}
 	c.mu.Unlock()
 

@@ -41,11 +41,9 @@ func (c *Cluster) snatChain() string { return c.ChainName("snat") }
 func (c *Cluster) installSNAT(ctx context.Context) error {
 	chain := c.snatChain()
 	cmds := [][]string{{"-t", "nat", "-N", chain}}
-	for _, n := range c.nodes {
-		cmds = append(cmds, []string{"-t", "nat", "-A", chain,
-			"-o", "lo", "-m", "owner", "--uid-owner", itoa(c.uid(n.Name)),
-			"-m", "comment", "--comment", "faultline " + c.name + " " + n.Name,
-			"-j", "SNAT", "--to-source", n.Addr})
+	nodes, _ := c.Nodes(ctx)
+	for _, n := range nodes {
+		cmds = append(cmds, c.snatRule("-A", n))
 	}
 	cmds = append(cmds, []string{"-t", "nat", "-I", "POSTROUTING", "-j", chain})
 	for _, args := range cmds {
@@ -54,6 +52,15 @@ func (c *Cluster) installSNAT(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// snatRule is the rule (for op -A or -D) that gives n's traffic n's
+// address.
+func (c *Cluster) snatRule(op string, n platform.Node) []string {
+	return []string{"-t", "nat", op, c.snatChain(),
+		"-o", "lo", "-m", "owner", "--uid-owner", itoa(c.uid(n.Name)),
+		"-m", "comment", "--comment", "faultline " + c.name + " " + n.Name,
+		"-j", "SNAT", "--to-source", n.Addr}
 }
 
 // chainsIn lists the user chains of a table, and the rules (as -A specs)

@@ -1,5 +1,5 @@
 // Package local is the embedded platform: every node is a loopback address
-// (127.X.Y.K) on this machine running one engine process, so a multi-zone
+// (127.X.Y.K) on this machine running engine processes, so a multi-zone
 // cluster needs nothing but the faultline binary.
 //
 // As root, each node's process runs as its own uid, and a nat chain that

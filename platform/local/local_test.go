@@ -317,8 +317,8 @@ func (e nodeEnv) badNames(t *testing.T) {
 	if err := e.c.Kill(e.ctx, "n7"); err == nil || !strings.Contains(err.Error(), `"n7"`) {
 		t.Errorf("Kill(n7) = %v, want an error naming n7", err)
 	}
-	if err := e.c.Run(e.ctx, "n1", platform.Process{Name: "again", Agent: "counter"}); err == nil {
-		t.Error("a second Run on n1 succeeded")
+	if err := e.c.Run(e.ctx, "n1", platform.Process{Name: "counter", Agent: "counter"}); err == nil {
+		t.Error("a second Run of counter on n1 succeeded")
 	}
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/faultline-dev/faultline/platform"
 )
 
-// proc supervises the one process of a node: it starts it, reaps it when
-// it exits, and records both in the node's log file.
+// proc supervises one process of a node: it starts it, reaps it when it
+// exits, and records both in its log file.
 type proc struct {
 	node string
 	spec platform.Process
@@ -199,10 +199,11 @@ func (p *proc) pid() int {
 }
 
 // Run implements platform.ProcessHost: it starts p on node and waits until
-// p.Ready succeeds. The process lives until the cluster is deleted; it is
-// not tied to ctx.
+// p.Ready succeeds. A node runs several processes, each under a name of
+// its own; they start, as a node, in the order Run started them. The
+// process lives until the cluster is deleted; it is not tied to ctx.
 func (c *Cluster) Run(ctx context.Context, node string, p platform.Process) error {
-	if _, ok := platform.Find(c.nodes, node); !ok {
+	if _, i := c.lookup(node); i < 0 {
 		return fmt.Errorf("local: run %s: no node %q", p.Name, node)
 	}
 	if p.Agent == "" && p.Path == "" {
@@ -213,14 +214,20 @@ func (c *Cluster) Run(ctx context.Context, node string, p platform.Process) erro
 		c.mu.Unlock()
 		return fmt.Errorf("local: run %s on %s: the cluster is deleted", p.Name, node)
 	}
-	if old, ok := c.procs[node]; ok {
-		c.mu.Unlock()
-		return fmt.Errorf("local: run %s on %s: the node already runs %s", p.Name, node, old.spec.Name)
+	for _, old := range c.procs[node] {
+		if old.spec.Name == p.Name {
+			c.mu.Unlock()
+			return fmt.Errorf("local: run %s on %s: the node already runs a process of that name", p.Name, node)
+		}
 	}
-	pr := &proc{node: node, spec: p, log: c.LogPath(node)}
+	log := c.LogPath(node)
+	if len(c.procs[node]) > 0 {
+		log = c.processLogPath(node, p.Name)
+	}
+	pr := &proc{node: node, spec: p, log: log}
 	pr.build = func() (*exec.Cmd, error) { return c.command(node, p) }
 	pr.spawn = c.spawner.start
-	c.procs[node] = pr
+	c.procs[node] = append(c.procs[node], pr)
 	c.mu.Unlock()
 
 	exited, err := pr.start()
@@ -260,66 +267,109 @@ func (c *Cluster) command(node string, p platform.Process) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// PID implements platform.ProcessHost.
+// PID implements platform.ProcessHost: the pid of the node's first
+// process.
 func (c *Cluster) PID(node string) int {
-	p := c.proc(node)
-	if p == nil {
+	ps := c.nodeProcs(node)
+	if len(ps) == 0 {
 		return 0
 	}
-	return p.pid()
+	return ps[0].pid()
 }
 
-func (c *Cluster) proc(node string) *proc {
+// nodeProcs returns node's processes in start order.
+func (c *Cluster) nodeProcs(node string) []*proc {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.procs[node]
+	return append([]*proc(nil), c.procs[node]...)
 }
 
-// mustProc returns node's process, or an error naming what is missing.
-func (c *Cluster) mustProc(op, node string) (*proc, error) {
-	if _, ok := platform.Find(c.nodes, node); !ok {
+// mustProcs returns node's processes, or an error naming what is missing.
+func (c *Cluster) mustProcs(op, node string) ([]*proc, error) {
+	if _, i := c.lookup(node); i < 0 {
 		return nil, fmt.Errorf("local: %s: no node %q", op, node)
 	}
-	p := c.proc(node)
-	if p == nil {
+	ps := c.nodeProcs(node)
+	if len(ps) == 0 {
 		return nil, fmt.Errorf("local: %s %s: the node runs no process", op, node)
 	}
-	return p, nil
+	return ps, nil
 }
 
-// Kill implements platform.NodeController: SIGKILL, then wait for the exit.
+// mustProcess returns node's process called name.
+func (c *Cluster) mustProcess(op, node, name string) (*proc, error) {
+	ps, err := c.mustProcs(op, node)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range ps {
+		if p.spec.Name == name {
+			return p, nil
+		}
+		names = append(names, p.spec.Name)
+	}
+	return nil, fmt.Errorf("local: %s %s on %s: no such process (the node runs %s)", op, name, node, strings.Join(names, ", "))
+}
+
+// reversed returns ps last first: a node stops in the reverse of the
+// order it started in.
+func reversed(ps []*proc) []*proc {
+	out := make([]*proc, len(ps))
+	for i, p := range ps {
+		out[len(ps)-1-i] = p
+	}
+	return out
+}
+
+// Kill implements platform.NodeController: SIGKILL to every process of
+// the node, then wait for their exits.
 func (c *Cluster) Kill(ctx context.Context, node string) error {
-	p, err := c.mustProc("kill", node)
+	ps, err := c.mustProcs("kill", node)
 	if err != nil {
 		return err
 	}
-	if err := p.kill(ctx); err != nil {
-		return fmt.Errorf("local: kill: %w", err)
+	for _, p := range reversed(ps) {
+		if err := p.kill(ctx); err != nil {
+			return fmt.Errorf("local: kill: %w", err)
+		}
 	}
 	return nil
 }
 
 // Stop implements platform.NodeController: SIGTERM, then SIGKILL after
-// the grace period.
+// the grace period, to each process of the node, last started first.
 func (c *Cluster) Stop(ctx context.Context, node string) error {
-	p, err := c.mustProc("stop", node)
+	ps, err := c.mustProcs("stop", node)
 	if err != nil {
 		return err
 	}
-	if err := p.stop(ctx, c.opts.StopGrace); err != nil {
-		return fmt.Errorf("local: stop: %w", err)
+	for _, p := range reversed(ps) {
+		if err := p.stop(ctx, c.opts.StopGrace); err != nil {
+			return fmt.Errorf("local: stop: %w", err)
+		}
 	}
 	return nil
 }
 
-// Start implements platform.NodeController: it starts the node's process
-// again, with the same spec and data directory, and waits until it is
-// ready. A node whose process runs is left alone.
+// Start implements platform.NodeController: it starts the node's
+// processes that are not running again, in the order they first started,
+// with the same spec and data directory, each waiting until it is ready.
+// Processes that run are left alone.
 func (c *Cluster) Start(ctx context.Context, node string) error {
-	p, err := c.mustProc("start", node)
+	ps, err := c.mustProcs("start", node)
 	if err != nil {
 		return err
 	}
+	for _, p := range ps {
+		if err := c.startProc(ctx, node, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) startProc(ctx context.Context, node string, p *proc) error {
 	c.mu.Lock()
 	deleted := c.deleted
 	c.mu.Unlock()
@@ -336,34 +386,87 @@ func (c *Cluster) Start(ctx context.Context, node string) error {
 	return nil
 }
 
-// Pause implements platform.NodeController: SIGSTOP, then wait until the
-// kernel reports the process stopped.
+// Pause implements platform.NodeController: SIGSTOP to every process of
+// the node, then wait until the kernel reports each stopped.
 func (c *Cluster) Pause(ctx context.Context, node string) error {
-	p, err := c.mustProc("pause", node)
+	ps, err := c.mustProcs("pause", node)
 	if err != nil {
 		return err
 	}
-	_, ok, err := p.signal(syscall.SIGSTOP)
-	if err != nil {
-		return fmt.Errorf("local: pause: %w", err)
+	paused := 0
+	for _, p := range reversed(ps) {
+		_, ok, err := p.signal(syscall.SIGSTOP)
+		if err != nil {
+			return fmt.Errorf("local: pause: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		paused++
+		if err := waitStopped(ctx, p.pid()); err != nil {
+			return err
+		}
 	}
-	if !ok {
-		return fmt.Errorf("local: pause %s: %s is not running", node, p.spec.Name)
-	}
-	return waitStopped(ctx, p.pid())
-}
-
-// Resume implements platform.NodeController: SIGCONT. A node that is not
-// running is left alone.
-func (c *Cluster) Resume(ctx context.Context, node string) error {
-	p, err := c.mustProc("resume", node)
-	if err != nil {
-		return err
-	}
-	if _, _, err := p.signal(syscall.SIGCONT); err != nil {
-		return fmt.Errorf("local: resume: %w", err)
+	if paused == 0 {
+		return fmt.Errorf("local: pause %s: no process of the node is running", node)
 	}
 	return nil
+}
+
+// Resume implements platform.NodeController: SIGCONT to every process of
+// the node, first started first. A process that is not running is left
+// alone.
+func (c *Cluster) Resume(ctx context.Context, node string) error {
+	ps, err := c.mustProcs("resume", node)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if _, _, err := p.signal(syscall.SIGCONT); err != nil {
+			return fmt.Errorf("local: resume: %w", err)
+		}
+	}
+	return nil
+}
+
+// Processes implements platform.ProcessController.
+func (c *Cluster) Processes(node string) []string {
+	var out []string
+	for _, p := range c.nodeProcs(node) {
+		out = append(out, p.spec.Name)
+	}
+	return out
+}
+
+// ProcessPID implements platform.ProcessController.
+func (c *Cluster) ProcessPID(node, name string) int {
+	for _, p := range c.nodeProcs(node) {
+		if p.spec.Name == name {
+			return p.pid()
+		}
+	}
+	return 0
+}
+
+// KillProcess implements platform.ProcessController.
+func (c *Cluster) KillProcess(ctx context.Context, node, name string) error {
+	p, err := c.mustProcess("kill", node, name)
+	if err != nil {
+		return err
+	}
+	if err := p.kill(ctx); err != nil {
+		return fmt.Errorf("local: kill: %w", err)
+	}
+	return nil
+}
+
+// StartProcess implements platform.ProcessController.
+func (c *Cluster) StartProcess(ctx context.Context, node, name string) error {
+	p, err := c.mustProcess("start", node, name)
+	if err != nil {
+		return err
+	}
+	return c.startProc(ctx, node, p)
 }
 
 // waitStopped waits until /proc says pid is stopped (state T), because

@@ -2,7 +2,6 @@ package sqlclient
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,17 +14,23 @@ import (
 
 // Client performs one worker's operations over one connection. It
 // implements workload.Client and workload.Retrier.
+//
+// An operation of one statement (a register read, write or cas, a ledger
+// insert or read) runs as that statement alone, its own transaction at
+// the session's isolation level, when the session allows it (singles):
+// one round trip. Operations of several statements (transfers, balance
+// reads, list-append transactions) run between BEGIN and COMMIT.
 type Client struct {
-	db      *sql.DB
+	s       session
+	singles bool
 	d       dialect
 	t       tables
-	level   sql.IsolationLevel
 	node    string
 	retries int
 }
 
 // Close implements workload.Client.
-func (c *Client) Close() error { return c.db.Close() }
+func (c *Client) Close() error { return c.s.close() }
 
 // Retries implements workload.Retrier: how many times the driver re-issues
 // an operation the database aborted.
@@ -78,17 +83,16 @@ func (e *declined) Error() string { return workload.ErrPrecondition + ": " + e.d
 // inTx runs body in a transaction at the client's isolation level and
 // completes op: ok once COMMIT is acknowledged, otherwise as outcome
 // classifies the error. body must not commit or roll back.
-func (c *Client) inTx(ctx context.Context, op workload.Op, readOnly bool, body func(tx *sql.Tx) error) workload.Op {
-	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{Isolation: c.level})
-	if err != nil {
+func (c *Client) inTx(ctx context.Context, op workload.Op, readOnly bool, body func() error) workload.Op {
+	if err := c.s.begin(ctx); err != nil {
 		// Most likely the server is down: pause before answering, so
 		// that a worker does not record thousands of refused
 		// connections a second while it is.
 		pause(ctx, beginBackoff)
 		return outcome(op, beforeCommit, readOnly, err)
 	}
-	if err := body(tx); err != nil {
-		tx.Rollback()
+	if err := body(); err != nil {
+		c.s.rollback(ctx)
 		var de *declined
 		if errors.As(err, &de) {
 			op.Type, op.Error = workload.Fail, de.Error()
@@ -96,20 +100,43 @@ func (c *Client) inTx(ctx context.Context, op workload.Op, readOnly bool, body f
 		}
 		return outcome(op, beforeCommit, readOnly, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.s.commit(ctx); err != nil {
 		return outcome(op, atCommit, readOnly, err)
 	}
 	op.Type, op.Error = workload.OK, ""
 	return op
 }
 
+// single runs body, one statement, as its own transaction when the
+// session allows it, else as inTx does; it completes op as inTx does.
+func (c *Client) single(ctx context.Context, op workload.Op, readOnly bool, body func() error) workload.Op {
+	if !c.singles {
+		return c.inTx(ctx, op, readOnly, body)
+	}
+	err := body()
+	if err == nil {
+		op.Type, op.Error = workload.OK, ""
+		return op
+	}
+	var de *declined
+	if errors.As(err, &de) {
+		op.Type, op.Error = workload.Fail, de.Error()
+		return op
+	}
+	var ns *notSent
+	if errors.As(err, &ns) {
+		pause(ctx, beginBackoff) // as for a BEGIN that failed
+	}
+	return outcome(op, alone, readOnly, err)
+}
+
 func (c *Client) read(ctx context.Context, op workload.Op) workload.Op {
 	var v *int64
-	op = c.inTx(ctx, op, true, func(tx *sql.Tx) error {
+	op = c.single(ctx, op, true, func() error {
 		var x int64
-		err := tx.QueryRowContext(ctx, c.d.phs("SELECT v FROM "+c.t.register+" WHERE k = ?"), op.Key).Scan(&x)
+		err := c.s.one(ctx, c.d.phs("SELECT v FROM "+c.t.register+" WHERE k = ?"), []any{op.Key}, &x)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, errNoRows):
 			return nil
 		case err != nil:
 			return err
@@ -128,8 +155,8 @@ func (c *Client) write(ctx context.Context, op workload.Op) workload.Op {
 		op.Type, op.Error = workload.Fail, "write without a value"
 		return op
 	}
-	return c.inTx(ctx, op, false, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, c.d.upsertRegister(c.t.register), op.Key, *op.Value)
+	return c.single(ctx, op, false, func() error {
+		_, err := c.s.exec(ctx, c.d.upsertRegister(c.t.register), op.Key, *op.Value)
 		return err
 	})
 }
@@ -141,12 +168,8 @@ func (c *Client) cas(ctx context.Context, op workload.Op) workload.Op {
 		op.Type, op.Error = workload.Fail, "cas without a value and a previous value"
 		return op
 	}
-	return c.inTx(ctx, op, false, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, c.d.phs("UPDATE "+c.t.register+" SET v = ? WHERE k = ? AND v = ?"), *op.Value, op.Key, *op.Prev)
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
+	return c.single(ctx, op, false, func() error {
+		n, err := c.s.exec(ctx, c.d.phs("UPDATE "+c.t.register+" SET v = ? WHERE k = ? AND v = ?"), *op.Value, op.Key, *op.Prev)
 		if err != nil {
 			return err
 		}
@@ -162,29 +185,24 @@ func (c *Client) ledgerAdd(ctx context.Context, op workload.Op) workload.Op {
 		op.Type, op.Error = workload.Fail, "ledger-add without a key"
 		return op
 	}
-	return c.inTx(ctx, op, false, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, c.d.phs("INSERT INTO "+c.t.ledger+" (k) VALUES (?)"), op.Key)
+	return c.single(ctx, op, false, func() error {
+		_, err := c.s.exec(ctx, c.d.phs("INSERT INTO "+c.t.ledger+" (k) VALUES (?)"), op.Key)
 		return err
 	})
 }
 
 func (c *Client) ledgerRead(ctx context.Context, op workload.Op) workload.Op {
 	var keys []string
-	op = c.inTx(ctx, op, true, func(tx *sql.Tx) error {
+	op = c.single(ctx, op, true, func() error {
 		keys = keys[:0]
-		rows, err := tx.QueryContext(ctx, "SELECT k FROM "+c.t.ledger+" ORDER BY k")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return c.s.each(ctx, "SELECT k FROM "+c.t.ledger+" ORDER BY k", nil, func(scan func(...any) error) error {
 			var k string
-			if err := rows.Scan(&k); err != nil {
+			if err := scan(&k); err != nil {
 				return err
 			}
 			keys = append(keys, k)
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if op.Type == workload.OK {
 		op.Keys = append([]string{}, keys...)
@@ -210,21 +228,21 @@ func (c *Client) transfer(ctx context.Context, op workload.Op) workload.Op {
 	}
 	sel := c.d.phs("SELECT balance FROM " + c.t.bank + " WHERE id = ?")
 	upd := c.d.phs("UPDATE " + c.t.bank + " SET balance = ? WHERE id = ?")
-	return c.inTx(ctx, op, false, func(tx *sql.Tx) error {
+	return c.inTx(ctx, op, false, func() error {
 		var a, b int64
-		if err := tx.QueryRowContext(ctx, sel, from).Scan(&a); err != nil {
+		if err := c.s.one(ctx, sel, []any{from}, &a); err != nil {
 			return fmt.Errorf("read account %d: %w", from, err)
 		}
-		if err := tx.QueryRowContext(ctx, sel, to).Scan(&b); err != nil {
+		if err := c.s.one(ctx, sel, []any{to}, &b); err != nil {
 			return fmt.Errorf("read account %d: %w", to, err)
 		}
 		if a < t.Amount {
 			return &declined{detail: fmt.Sprintf("account %d holds %d, less than %d", from, a, t.Amount)}
 		}
-		if _, err := tx.ExecContext(ctx, upd, a-t.Amount, from); err != nil {
+		if _, err := c.s.exec(ctx, upd, a-t.Amount, from); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, upd, b+t.Amount, to)
+		_, err := c.s.exec(ctx, upd, b+t.Amount, to)
 		return err
 	})
 }
@@ -235,30 +253,25 @@ func (c *Client) transfer(ctx context.Context, op workload.Op) workload.Op {
 // committed each statement may see a different committed state.
 func (c *Client) balances(ctx context.Context, op workload.Op) workload.Op {
 	out := map[string]int64{}
-	op = c.inTx(ctx, op, true, func(tx *sql.Tx) error {
+	op = c.inTx(ctx, op, true, func() error {
 		clear(out)
-		rows, err := tx.QueryContext(ctx, "SELECT id FROM "+c.t.bank+" ORDER BY id")
-		if err != nil {
-			return err
-		}
 		var ids []int64
-		for rows.Next() {
+		err := c.s.each(ctx, "SELECT id FROM "+c.t.bank+" ORDER BY id", nil, func(scan func(...any) error) error {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
+			if err := scan(&id); err != nil {
 				return err
 			}
 			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		sel := c.d.phs("SELECT balance FROM " + c.t.bank + " WHERE id = ?")
 		for _, id := range ids {
 			var bal int64
-			err := tx.QueryRowContext(ctx, sel, id).Scan(&bal)
-			if errors.Is(err, sql.ErrNoRows) {
+			err := c.s.one(ctx, sel, []any{id}, &bal)
+			if errors.Is(err, errNoRows) {
 				continue // gone since listed: the checker reports it missing
 			}
 			if err != nil {
@@ -281,18 +294,18 @@ func (c *Client) txn(ctx context.Context, op workload.Op) workload.Op {
 	done := slices.Clone(op.Txn)
 	app := c.d.appendElement(c.t.list)
 	sel := c.d.phs("SELECT v FROM " + c.t.list + " WHERE k = ?")
-	op = c.inTx(ctx, op, readOnly, func(tx *sql.Tx) error {
+	op = c.inTx(ctx, op, readOnly, func() error {
 		for i, m := range op.Txn {
 			done[i].List = nil
 			switch m.F {
 			case workload.MAppend:
-				if _, err := tx.ExecContext(ctx, app, m.Key, strconv.FormatInt(m.Value, 10)); err != nil {
+				if _, err := c.s.exec(ctx, app, m.Key, strconv.FormatInt(m.Value, 10)); err != nil {
 					return fmt.Errorf("append %d to %d: %w", m.Value, m.Key, err)
 				}
 			case workload.MRead:
 				var s string
-				err := tx.QueryRowContext(ctx, sel, m.Key).Scan(&s)
-				if errors.Is(err, sql.ErrNoRows) {
+				err := c.s.one(ctx, sel, []any{m.Key}, &s)
+				if errors.Is(err, errNoRows) {
 					done[i].List = []int64{}
 					continue
 				}

@@ -12,7 +12,8 @@ import (
 	"fmt"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/workload"
@@ -57,18 +58,12 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 		return nil, nil, fmt.Errorf("sql client: %w", errors.Join(errs...))
 	}
 	d, _ := dialectFor(cfg.Protocol)
-	dsns := make([]string, len(cfg.Endpoints))
-	for i, ep := range cfg.Endpoints {
-		var err error
-		if dsns[i], err = d.dsn(ep, connectTimeout); err != nil {
-			return nil, nil, err
-		}
-		if dsns[i], err = d.tlsDSN(dsns[i], ep); err != nil {
-			return nil, nil, err
-		}
+	open, setupDB, err := d.openers(cfg.Endpoints, opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	t := tablesFor(cfg.Run)
-	db, err := sql.Open(d.driver, dsns[0])
+	db, err := setupDB()
 	if err != nil {
 		return nil, nil, fmt.Errorf("sql client: %w", err)
 	}
@@ -76,18 +71,64 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 	if err := setup(ctx, db, d, t, cfg.Kind, cfg.Generator); err != nil {
 		return nil, nil, fmt.Errorf("sql client: setup on %s: %w", cfg.Endpoints[0].Node, err)
 	}
-	level := txLevel(opts.Isolation)
-	open := func(ctx context.Context, worker int) (workload.Client, error) {
-		i := worker % len(dsns)
-		db, err := sql.Open(d.driver, dsns[i])
+	workers := func(ctx context.Context, worker int) (workload.Client, error) {
+		i := worker % len(cfg.Endpoints)
+		s, singles, err := open(ctx, i)
 		if err != nil {
-			return nil, fmt.Errorf("sql client: %w", err)
+			return nil, err
 		}
-		// One connection per worker: a worker's operations are one
-		// session's, one after another, as a process's are.
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		return &Client{db: db, d: d, t: t, level: level, node: cfg.Endpoints[i].Node, retries: opts.Retries}, nil
+		return &Client{s: s, singles: singles, d: d, t: t, node: cfg.Endpoints[i].Node, retries: opts.Retries}, nil
 	}
-	return open, func() {}, nil
+	return workers, func() {}, nil
+}
+
+// openers returns what opens worker sessions on the i-th endpoint
+// (and whether they run single statements alone), and what opens a
+// database/sql handle on the first endpoint for setup.
+//
+// Sessions connect on their first statement, so that a server that is
+// down shows as failed operations in the history.
+func (d dialect) openers(eps []engines.Endpoint, opts Options) (func(ctx context.Context, i int) (session, bool, error), func() (*sql.DB, error), error) {
+	dsns := make([]string, len(eps))
+	for i, ep := range eps {
+		var err error
+		if dsns[i], err = d.dsn(ep, connectTimeout); err != nil {
+			return nil, nil, err
+		}
+	}
+	if d.protocol != engines.ProtocolPostgres {
+		level := txLevel(opts.Isolation)
+		open := func(_ context.Context, i int) (session, bool, error) {
+			db, err := sql.Open(d.driver, dsns[i])
+			if err != nil {
+				return nil, false, fmt.Errorf("sql client: %w", err)
+			}
+			// One connection per worker: a worker's operations are
+			// one session's, one after another, as a process's are.
+			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			return &sqlSession{db: db, level: level}, false, nil
+		}
+		setupDB := func() (*sql.DB, error) { return sql.Open(d.driver, dsns[0]) }
+		return open, setupDB, nil
+	}
+	cfgs := make([]*pgx.ConnConfig, len(eps))
+	for i, ep := range eps {
+		cfg, err := pgConfig(dsns[i], ep)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfgs[i] = cfg
+	}
+	setupCfg := cfgs[0].Copy()
+	for _, cfg := range cfgs {
+		// Every transaction of the session, implicit ones included,
+		// runs at the client's level, set once in the startup message.
+		cfg.RuntimeParams["default_transaction_isolation"] = pgLevel(opts.Isolation)
+	}
+	open := func(_ context.Context, i int) (session, bool, error) {
+		return &pgSession{cfg: cfgs[i]}, true, nil
+	}
+	setupDB := func() (*sql.DB, error) { return stdlib.OpenDB(*setupCfg), nil }
+	return open, setupDB, nil
 }

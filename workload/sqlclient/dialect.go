@@ -78,6 +78,9 @@ func (d dialect) dsn(ep engines.Endpoint, connectTimeout time.Duration) (string,
 		// UPDATE reports the rows it matched, not only those it changed,
 		// as PostgreSQL does.
 		c.ClientFoundRows = true
+		// Arguments are quoted into the statement on the client: one
+		// round trip per statement instead of prepare, execute, close.
+		c.InterpolateParams = true
 		if ep.TLS != nil {
 			tc, err := ep.TLS.Config()
 			if err != nil {

@@ -109,6 +109,13 @@ func TestOutcome(t *testing.T) {
 		{"lost connection at commit of a read", atCommit, true, errors.New("unexpected EOF"), workload.Fail, false},
 		{"commit that rolled back", atCommit, false, pgx.ErrTxCommitRollback, workload.Fail, false},
 		{"shutdown at commit", atCommit, false, &pgconn.PgError{Code: "57P01"}, workload.Info, false},
+		{"statement alone: serialization failure", alone, false, serialization, workload.Fail, true},
+		{"statement alone: error answered", alone, false, &pgconn.PgError{Severity: "ERROR", Code: "23505"}, workload.Fail, false},
+		{"statement alone: shutdown", alone, false, &pgconn.PgError{Severity: "FATAL", Code: "57P01"}, workload.Info, false},
+		{"statement alone: lost connection", alone, false, errors.New("unexpected EOF"), workload.Info, false},
+		{"statement alone: timeout", alone, false, fmt.Errorf("write: %w", context.DeadlineExceeded), workload.Info, false},
+		{"statement alone: could not connect", alone, false, &notSent{errors.New("dial tcp: connection refused")}, workload.Fail, false},
+		{"read alone: lost connection", alone, true, errors.New("unexpected EOF"), workload.Fail, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,6 +68,13 @@ const (
 	// atCommit: COMMIT was sent. Unless the server answered that it
 	// aborted, the transaction may have committed.
 	atCommit
+	// alone: a statement that was its own transaction (no BEGIN) was
+	// sent. It committed when it succeeded, so an error means nothing
+	// happened only when the server answered with an error that ends
+	// the statement (severity ERROR: the implicit transaction rolled
+	// back) or when nothing was sent; a lost connection, a timeout or
+	// a FATAL error may have come after the commit.
+	alone
 )
 
 // outcome completes op after err in phase p. readOnly transactions change
@@ -78,7 +85,7 @@ func outcome(op workload.Op, p phase, readOnly bool, err error) workload.Op {
 		return op
 	}
 	switch {
-	case p == beforeCommit, readOnly, answeredAbort(err):
+	case p == beforeCommit, readOnly, answeredAbort(err), p == alone && statementFailed(err):
 		op.Type = workload.Fail
 	default:
 		op.Type = workload.Info
@@ -88,4 +95,16 @@ func outcome(op workload.Op, p phase, readOnly bool, err error) workload.Op {
 		op.Error = "timeout: " + op.Error
 	}
 	return op
+}
+
+// statementFailed reports whether err says that a statement sent alone
+// certainly did not take effect: the server answered it with an error of
+// severity ERROR, or the statement was never sent.
+func statementFailed(err error) bool {
+	var ns *notSent
+	if errors.As(err, &ns) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Severity == "ERROR"
 }

@@ -5,32 +5,30 @@ import (
 	"net"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/faultline-dev/faultline/engines"
 )
 
-// tlsDSN gives a PostgreSQL connection string the endpoint's TLS
-// material: pgx takes a tls.Config only on a parsed configuration, which
-// is registered with its database/sql driver under a name that stands in
-// for the connection string. Other DSNs (plaintext, MySQL's, which carry
-// their tls.Config themselves) are returned as they are.
-func (d dialect) tlsDSN(dsn string, ep engines.Endpoint) (string, error) {
-	if ep.TLS == nil || d.protocol != engines.ProtocolPostgres {
-		return dsn, nil
-	}
+// pgConfig parses a PostgreSQL connection string into pgx's configuration
+// and gives it the endpoint's TLS material, which pgx takes only on a
+// parsed configuration (the DSN's sslmode=require keeps it from falling
+// back to plaintext).
+func pgConfig(dsn string, ep engines.Endpoint) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return "", fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+		return nil, fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+	}
+	if ep.TLS == nil {
+		return cfg, nil
 	}
 	tc, err := ep.TLS.Config()
 	if err != nil {
-		return "", fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
+		return nil, fmt.Errorf("sql client: endpoint %s: %w", ep.Node, err)
 	}
 	if tc.ServerName == "" {
 		tc.ServerName, _, _ = net.SplitHostPort(ep.Addr)
 	}
 	cfg.TLSConfig = tc
 	cfg.Fallbacks = nil
-	return stdlib.RegisterConnConfig(cfg), nil
+	return cfg, nil
 }

@@ -29,32 +29,32 @@ func selfSignedCA(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-func TestTLSReachesTheDSN(t *testing.T) {
+func TestTLSReachesTheConfig(t *testing.T) {
 	ep := engines.Endpoint{Node: "n1", Addr: "10.0.0.1:26257", Database: "defaultdb", User: "root"}
 	plain, err := postgres.dsn(ep, connectTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := postgres.tlsDSN(plain, ep); got != plain || !strings.Contains(plain, "sslmode=disable") {
-		t.Errorf("plaintext endpoint: dsn %q became %q", plain, got)
+	if cfg, err := pgConfig(plain, ep); err != nil || cfg.TLSConfig != nil || !strings.Contains(plain, "sslmode=disable") {
+		t.Errorf("plaintext endpoint: dsn %q, TLS %v, %v", plain, cfg.TLSConfig, err)
 	}
 	ep.TLS = &engines.TLS{CA: selfSignedCA(t)}
 	dsn, err := postgres.dsn(ep, connectTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, err := postgres.tlsDSN(dsn, ep)
+	cfg, err := pgConfig(dsn, ep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name == dsn || strings.Contains(name, "sslmode") {
-		t.Errorf("TLS endpoint: %q is not a registered configuration", name)
+	if cfg.TLSConfig == nil || cfg.TLSConfig.ServerName != "10.0.0.1" || len(cfg.Fallbacks) != 0 {
+		t.Errorf("TLS endpoint: TLS %+v, %d fallbacks", cfg.TLSConfig, len(cfg.Fallbacks))
 	}
 	if my, err := mysqlish.dsn(ep, connectTimeout); err != nil || !strings.Contains(my, "tls=faultline-") {
 		t.Errorf("mysql with TLS: dsn %q, %v", my, err)
 	}
 	ep.TLS = &engines.TLS{CA: []byte("not a certificate")}
-	if _, err := postgres.tlsDSN(dsn, ep); err == nil {
+	if _, err := pgConfig(dsn, ep); err == nil {
 		t.Error("a CA without a certificate was accepted")
 	}
 }
