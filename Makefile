@@ -34,7 +34,7 @@ run: build
 # network tools first (as root, with apt); a test that needs what is
 # missing skips saying why, or fails under FAULTLINE_REQUIRE=all.
 test: vitess
-	@$(DEPS) go databases net
+	@$(DEPS) go databases net chaos-mesh
 	$(GOTEST) -timeout 25m ./... | $(TESTSUM)
 
 test-short:

@@ -147,6 +147,13 @@ func (is Injectors) Choose(p platform.Platform, kind, via string) (Injector, err
 			return nil, err
 		}
 	}
+	return is.For(p, kind, via)
+}
+
+// For is Choose without asking whether p permits faults at all: the
+// injector that would carry a fault of kind on p once allowed, for
+// listings.
+func (is Injectors) For(p platform.Platform, kind, via string) (Injector, error) {
 	if via != "" {
 		in, err := is.Lookup(via)
 		if err != nil {
@@ -160,10 +167,8 @@ func (is Injectors) Choose(p platform.Platform, kind, via string) (Injector, err
 		}
 		return in, nil
 	}
-	var (
-		why  []string
-		last error
-	)
+	var why, specific []string
+	var lastAny, lastSpecific error
 	for _, in := range is {
 		if !slices.Contains(in.Kinds(), kind) {
 			continue
@@ -172,17 +177,37 @@ func (is Injectors) Choose(p platform.Platform, kind, via string) (Injector, err
 		if err == nil {
 			return in, nil
 		}
-		last = err
-		why = append(why, in.Name()+": "+err.Error())
+		reason := in.Name() + ": " + err.Error()
+		why, lastAny = append(why, reason), err
+		var wrong *NotOnPlatform
+		if !errors.As(err, &wrong) {
+			specific, lastSpecific = append(specific, reason), err
+		}
 	}
-	if len(why) == 1 {
-		return nil, last
-	}
-	if len(why) == 0 {
+	switch {
+	case len(specific) == 1:
+		return nil, lastSpecific
+	case len(specific) > 1:
+		why = specific
+	case len(why) == 1:
+		return nil, lastAny
+	case len(why) == 0:
 		return nil, fmt.Errorf("platform %s cannot inject %s: none of the injectors (%s) carries it", p.Name(), kind, strings.Join(is.Names(), ", "))
 	}
 	return nil, fmt.Errorf("platform %s cannot inject %s (%s)", p.Name(), kind, strings.Join(why, "; "))
 }
+
+// NotOnPlatform is an injector's refusal of a whole platform (Chaos Mesh
+// on one without Kubernetes), as opposed to a refusal of one kind there.
+// Choose leaves such refusals out when another injector says why the kind
+// cannot be injected.
+type NotOnPlatform struct {
+	// Reason is the refusal, as Error returns it.
+	Reason string
+}
+
+// Error implements error.
+func (e *NotOnPlatform) Error() string { return e.Reason }
 
 // New checks spec, chooses its injector on p and returns the fault that
 // carries it out. It reports every problem at once, each naming its field

@@ -123,6 +123,14 @@ type FaultSupport interface {
 	CanInject(kind string) error
 }
 
+// MechanismNamer is implemented by platforms that name their own way of
+// injecting faults ("docker" for kind's node containers, "process" for
+// the local platform's signals and iptables), for listings.
+type MechanismNamer interface {
+	// FaultMechanism names it in a word. It is constant.
+	FaultMechanism() string
+}
+
 // FaultPermission is implemented by platforms and clusters on which no
 // fault may be injected unless the user allowed it: clusters faultline
 // did not create. Every injector asks it.

@@ -15,6 +15,8 @@ import (
 	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/engines/vitess"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/faults/chaosmesh"
+	"github.com/faultline-dev/faultline/faults/kubeapi"
 	"github.com/faultline-dev/faultline/internal/excerpt"
 	"github.com/faultline-dev/faultline/measure"
 	"github.com/faultline-dev/faultline/platform"
@@ -55,6 +57,10 @@ func DefaultEnv(opts EnvOptions) Env {
 			engines.ProtocolMySQL:    sqlProtocol(engines.ProtocolMySQL),
 		},
 		Sampler: sampler,
+		// The platform's own mechanisms first (Docker on kind, processes
+		// on local), then Chaos Mesh (any Kubernetes cluster), then the
+		// Kubernetes API.
+		Injectors: faults.Injectors{faults.Native, &chaosmesh.Injector{Install: chaosmesh.Installer{}.Install}, &kubeapi.Injector{}},
 	}
 }
 

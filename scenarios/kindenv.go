@@ -68,6 +68,9 @@ func (kindPlatform) Capabilities() platform.Capabilities {
 // CanInject implements platform.FaultSupport; it needs no daemon.
 func (kindPlatform) CanInject(k string) error { return kind.New(kind.Options{}).CanInject(k) }
 
+// FaultMechanism implements platform.MechanismNamer.
+func (kindPlatform) FaultMechanism() string { return kind.New(kind.Options{}).FaultMechanism() }
+
 // Create implements platform.Platform.
 func (p kindPlatform) Create(ctx context.Context, t platform.Topology) (platform.Cluster, error) {
 	o, err := PrepareKind(ctx, p.opts)

@@ -488,7 +488,14 @@ func (v *validator) faultParams(env Env, p string, f Fault, info faults.KindInfo
 		return // reported against the platform field
 	}
 	if _, err := env.injectors().New(plat, spec); err != nil {
-		v.errorf(p, "%v", err)
+		// Each line is "faults[i].field: problem": report it at its field.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path, msg, ok := strings.Cut(line, ": ")
+			if !ok || (path != p && !strings.HasPrefix(path, p+".")) {
+				path, msg = p, line
+			}
+			v.errorf(path, "%s", msg)
+		}
 	}
 }
 

@@ -18,6 +18,8 @@
 #   images     debootstrap, chroot, tar and runc, for `make images`
 #   browser    Debian's chromium, for the report's browser test
 #   bench      pgbench, for the load benchmark
+#   chaos-mesh Chaos Mesh's Go module (its Helm chart and sources) in the Go
+#              module cache, for installing it on kind and building its images
 #
 # The system services of installed packages are never started: faultline
 # starts its own instances. Every apt-get output goes to
@@ -86,6 +88,13 @@ check_images() {
 check_browser() {
 	have chromium || need chromium "the report's browser test (headless)"
 }
+check_chaos_mesh() {
+	# faults/chaosmesh.Module and ModuleVersion.
+	local mod=github.com/chaos-mesh/chaos-mesh@v0.9.1-0.20260902003049-47411975a8cb
+	have go || { fatal+=("the go command, to download $mod"); return; }
+	(cd "$(dirname "$0")/.." && go mod download "$mod") >>"$log" 2>&1 ||
+		fatal+=("Chaos Mesh's module $mod from the Go module proxy (go mod download failed: see $log)")
+}
 check_bench() {
 	have pgbench || need postgresql-client "pgbench, the load benchmark's reference"
 }
@@ -94,6 +103,7 @@ check_bench() {
 for g in "$@"; do
 	case $g in
 	go | databases | net | docker | images | browser | bench) "check_$g" ;;
+	chaos-mesh) check_chaos_mesh ;;
 	*) echo "install-deps: unknown group $g" >&2; exit 2 ;;
 	esac
 done

@@ -20,7 +20,6 @@ import (
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/images"
-	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/dockerd"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
@@ -36,7 +35,9 @@ func newDoctorCmd() *cobra.Command {
 can do on it: whether it runs as root, which capabilities processes lack,
 whether the kernel has netem (else latency falls back to faultline's packet
 delayer), which Docker daemons answer and which images are built, which fault kinds each platform can inject and why not, and which
-engines have what they need installed. It changes nothing.`,
+engines have what they need installed. With --context it also inspects that
+cluster: whether Chaos Mesh is installed and its version, and per fault kind
+whether your RBAC permissions let faultline inject it. It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, cleanup, err := env.build(cmd.Context())
@@ -46,7 +47,11 @@ engines have what they need installed. It changes nothing.`,
 			defer cleanup()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			defer tw.Flush()
-			writeFindings(tw, diagnose(cmd.Context(), e, hostFacts()))
+			fs := diagnose(cmd.Context(), e, hostFacts())
+			if env.context != "" {
+				fs = append(fs, inspectCluster(cmd.Context(), env.kubeconfig, env.context)...)
+			}
+			writeFindings(tw, fs)
 			return nil
 		},
 	}
@@ -209,16 +214,21 @@ func diagnose(ctx context.Context, e scenarios.Env, h host) []finding {
 		}
 		out = append(out, finding{"host", "inotify", ok, detail})
 	}
+	injectors := e.Injectors
+	if len(injectors) == 0 {
+		injectors = faults.Injectors{faults.Native}
+	}
 	for _, p := range e.Platforms {
-		fs, ok := p.(platform.FaultSupport)
 		for _, k := range faults.Kinds() {
-			var err error
-			if ok {
-				err = fs.CanInject(k.Name)
-			}
-			detail := "can inject"
+			in, err := injectors.For(p, k.Name, "")
+			detail := ""
 			if err != nil {
 				detail = err.Error()
+			} else {
+				detail = "can inject, by " + injectorName(p, in)
+				if in.Name() == faults.ViaChaosMesh {
+					detail += " (checked on the cluster before the load: CRDs, controller, daemon)"
+				}
 			}
 			out = append(out, finding{"platform " + p.Name(), k.Name, err == nil, detail})
 		}

@@ -58,6 +58,9 @@ func (refusing) Name() string { return "fake" }
 func (refusing) Create(context.Context, platform.Topology) (platform.Cluster, error) {
 	return nil, errors.New("not here")
 }
+func (refusing) Capabilities() platform.Capabilities {
+	return platform.Capabilities{NodeControl: true, Network: true}
+}
 func (refusing) CanInject(kind string) error {
 	if kind == faults.KindPartition {
 		return errors.New("needs root")

@@ -13,7 +13,10 @@ import (
 	"github.com/faultline-dev/faultline/cost"
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/faults/chaosmesh"
+	"github.com/faultline-dev/faultline/faults/kubeapi"
 	"github.com/faultline-dev/faultline/internal/excerpt"
+	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/scenarios"
 )
 
@@ -47,11 +50,7 @@ func newListCmd() *cobra.Command {
 			case "engines":
 				listEngines(tw, e.Engines)
 			case "faults":
-				fmt.Fprintln(tw, "FAULT\tNEEDS\tDESCRIPTION")
-				for _, k := range faults.Kinds() {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, k.Needs, k.Description)
-				}
-				fmt.Fprintln(tw, "\nTargets: leader, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all")
+				listFaults(tw, e)
 			case "workloads":
 				listWorkloads(tw, e)
 			case "checkers":
@@ -80,6 +79,92 @@ func newListCmd() *cobra.Command {
 		},
 	}
 	return cmd
+}
+
+// listFaults writes every fault kind and, per platform, the injector that
+// carries it there (faults[].via picks another), then why the others
+// cannot, then what each injector does for each kind.
+func listFaults(w io.Writer, e scenarios.Env) {
+	injectors := e.Injectors
+	if len(injectors) == 0 {
+		injectors = faults.Injectors{faults.Native}
+	}
+	header := "FAULT"
+	for _, p := range e.Platforms {
+		header += "\t" + strings.ToUpper(p.Name())
+	}
+	fmt.Fprintln(w, header+"\tDESCRIPTION")
+	var why []string
+	for _, k := range faults.Kinds() {
+		line := k.Name
+		for _, p := range e.Platforms {
+			in, err := injectors.For(p, k.Name, "")
+			if err != nil {
+				line += "\t-"
+				why = append(why, fmt.Sprintf("%s on %s: %v", k.Name, p.Name(), err))
+				continue
+			}
+			cell := injectorName(p, in)
+			for _, other := range injectors {
+				if other != in && slices.Contains(other.Kinds(), k.Name) && other.CanInject(p, k.Name) == nil {
+					cell += "|" + injectorName(p, other)
+				}
+			}
+			line += "\t" + cell
+		}
+		fmt.Fprintf(w, "%s\t%s\n", line, k.Description)
+	}
+	fmt.Fprintln(w, "\nTargets: leader, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all")
+	fmt.Fprintln(w, "The first injector is the default; a fault's via: picks another (platform is the platform's own: docker, process; "+strings.Join(injectors.Names()[1:], ", ")+").")
+	for _, p := range e.Platforms {
+		if fp, ok := p.(platform.FaultPermission); ok {
+			if err := fp.PermitFaults(); err != nil {
+				fmt.Fprintf(w, "On %s: %v.\n", p.Name(), err)
+			}
+		}
+	}
+	if len(why) > 0 {
+		fmt.Fprintln(w, "\nNOT AVAILABLE\tWHY")
+		for _, l := range why {
+			k, rest, _ := strings.Cut(l, ": ")
+			fmt.Fprintf(w, "%s\t%s\n", k, rest)
+		}
+	}
+	fmt.Fprintln(w, "\nINJECTOR\tFAULT\tHOW")
+	for _, in := range injectors {
+		if in.Name() == faults.ViaPlatform {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", in.Name(), "node and network kinds",
+				"the platform's own: docker kill/stop/pause of kind's node containers or signals to local processes; iptables and tc (or faultline's packet delayer) in the nodes' network namespaces")
+			continue
+		}
+		for _, k := range in.Kinds() {
+			how := ""
+			switch in.Name() {
+			case faults.ViaChaosMesh:
+				how = chaosmesh.How(k)
+			case faults.ViaKubernetes:
+				how = kubeapi.How(k)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", in.Name(), k, how)
+		}
+	}
+}
+
+// injectorName names an injector in the listing: the platform's own
+// mechanism by its word (docker, process).
+func injectorName(p platform.Platform, in faults.Injector) string {
+	if in.Name() == faults.ViaPlatform {
+		return nativeName(p)
+	}
+	return in.Name()
+}
+
+// nativeName names a platform's own mechanism.
+func nativeName(p platform.Platform) string {
+	if m, ok := p.(platform.MechanismNamer); ok {
+		return m.FaultMechanism()
+	}
+	return faults.ViaPlatform
 }
 
 func listEngines(w io.Writer, set engines.Set) {

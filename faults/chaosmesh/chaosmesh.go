@@ -100,7 +100,7 @@ func (*Injector) CanInject(p platform.Platform, kind string) error {
 		return fmt.Errorf("Chaos Mesh does not carry %s", kind)
 	}
 	if !platform.CapabilitiesOf(p).Kubernetes {
-		return fmt.Errorf("Chaos Mesh needs Kubernetes, and platform %s runs none", p.Name())
+		return &faults.NotOnPlatform{Reason: fmt.Sprintf("Chaos Mesh needs Kubernetes, and platform %s runs none", p.Name())}
 	}
 	return nil
 }

@@ -311,3 +311,34 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("no pods: %v", err)
 	}
 }
+
+func TestHealDeletesOrphansOnly(t *testing.T) {
+	orphan := func(name string, lbl map[string]string) *v1alpha1.PodChaos {
+		return &v1alpha1.PodChaos{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "db", Labels: lbl},
+			Spec: v1alpha1.PodChaosSpec{Action: v1alpha1.PodKillAction}}
+	}
+	gone := map[string]string{faults.LabelManagedBy: faults.ManagedBy, faults.LabelRun: "old", faults.LabelHost: "", faults.LabelPID: "999999999"}
+	elsewhere := map[string]string{faults.LabelManagedBy: faults.ManagedBy, faults.LabelRun: "theirs", faults.LabelHost: "another-machine", faults.LabelPID: "1"}
+	users := map[string]string{"team": "sre"}
+	cl := newFake(t, chaosController{react: injected}, orphan("a", gone), orphan("b", elsewhere), orphan("c", users))
+	var out bytes.Buffer
+	for i := 0; i < 2; i++ {
+		if err := Heal(context.Background(), cl, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left v1alpha1.PodChaosList
+	if err := cl.List(context.Background(), &left); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range left.Items {
+		names = append(names, o.Name)
+	}
+	if strings.Join(names, ",") != "b,c" {
+		t.Errorf("left %v, want b (another machine's) and c (not faultline's):\n%s", names, out.String())
+	}
+	if !strings.Contains(out.String(), "deleted PodChaos db/a (run old)") || !strings.Contains(out.String(), "still running or on another machine: left alone") {
+		t.Errorf("heal said:\n%s", out.String())
+	}
+}

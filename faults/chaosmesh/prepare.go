@@ -116,6 +116,23 @@ func (f *fault) ensureInstalled(ctx context.Context, c platform.Cluster, cl clie
 	return err
 }
 
+// Missing lists the experiment kinds faultline creates that the cluster
+// does not serve (Chaos Mesh's CRDs are absent); every one when Chaos
+// Mesh is not installed.
+func Missing(ctx context.Context, cl client.Client) ([]string, error) {
+	var objs []client.Object
+	for _, l := range lists() {
+		gvk, err := cl.GroupVersionKindFor(l)
+		if err != nil {
+			return nil, fmt.Errorf("chaos-mesh: %w", err)
+		}
+		o := &unstructured.Unstructured{}
+		o.SetGroupVersionKind(gvk.GroupVersion().WithKind(strings.TrimSuffix(gvk.Kind, "List")))
+		objs = append(objs, o)
+	}
+	return missingKinds(ctx, cl, objs)
+}
+
 // missingKinds lists the kinds of objs the cluster does not serve.
 func missingKinds(ctx context.Context, cl client.Client, objs []client.Object) ([]string, error) {
 	var missing []string

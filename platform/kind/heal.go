@@ -112,3 +112,35 @@ func (n containerNet) NetExec(ctx context.Context, node string, argv ...string) 
 
 // NetNamespace implements platform.NetworkController.
 func (containerNet) NetNamespace(node string) string { return node }
+
+// kubeHandle is a platform.Kubernetes for a recorded cluster.
+type kubeHandle struct{ kubeconfig, context string }
+
+func (k kubeHandle) Kubeconfig() string { return k.kubeconfig }
+func (k kubeHandle) Context() string    { return k.context }
+
+// EachCluster calls f, with its kubeconfig and context, for every kind
+// cluster faultline created (the default state directory) that no
+// faultline process is using: for heals of what lives in a cluster's API
+// (Chaos Mesh experiments, cordoned nodes). Run it after Heal, which
+// forgets clusters that no longer exist.
+func EachCluster(ctx context.Context, f func(ctx context.Context, name string, k platform.Kubernetes) error) error {
+	st := state{dir: defaultStateDir()}
+	var errs []error
+	for _, rec := range st.list() {
+		lock, err := st.lock(rec.Name)
+		if errors.Is(err, errInUse) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", rec.Name, err))
+			continue
+		}
+		err = f(ctx, rec.Name, kubeHandle{kubeconfig: st.kubeconfig(rec.Name), context: contextName(rec.Name)})
+		lock.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", rec.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -143,6 +143,10 @@ func (p *Platform) Name() string { return Name }
 // containers faultline can stop and whose network namespaces it enters.
 func (p *Platform) Capabilities() platform.Capabilities { return capabilities }
 
+// FaultMechanism implements platform.MechanismNamer: faults act on the
+// node containers through Docker.
+func (p *Platform) FaultMechanism() string { return "docker" }
+
 var capabilities = platform.Capabilities{Kubernetes: true, NodeControl: true, Network: true}
 
 // CanInject implements platform.FaultSupport: node containers can be

@@ -86,6 +86,10 @@ func (p *Platform) CanInject(kind string) error {
 	return canInject(kind, p.opts.NoIsolation, p.iptables)
 }
 
+// FaultMechanism implements platform.MechanismNamer: faults signal the
+// nodes' processes and install iptables and tc rules on the host.
+func (p *Platform) FaultMechanism() string { return "process" }
+
 // iptables reports, once, why iptables cannot be used, if it cannot.
 func (p *Platform) iptables() error {
 	p.once.Do(func() { p.iptErr = probeIptables() })

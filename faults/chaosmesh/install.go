@@ -1,0 +1,240 @@
+package chaosmesh
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/faultline-dev/faultline/platform"
+	"github.com/faultline-dev/faultline/platform/kube"
+)
+
+// Chaos Mesh as faultline installs it: the Helm chart inside its Go
+// module (helm/chaos-mesh), read in place from the Go module cache, at
+// the version whose API module faultline links. `go mod download
+// Module@ModuleVersion` (scripts/install-deps.sh, or `faultline images
+// build chaos-mesh`) puts it there.
+const (
+	Module        = "github.com/chaos-mesh/chaos-mesh"
+	ModuleVersion = "v0.9.1-0.20260902003049-47411975a8cb"
+	chartDir      = "helm/chaos-mesh"
+	// Namespace and Release name the installation.
+	Namespace = "chaos-mesh"
+	Release   = "chaos-mesh"
+	// installTimeout bounds the wait for the controller and daemons.
+	installTimeout = 5 * time.Minute
+)
+
+// The images the chart at ModuleVersion runs by default
+// (values.yaml: images.registry, images.tag, the repositories, and the
+// pause image pod-failure swaps in, which faultline pins).
+const (
+	DefaultRegistry = "ghcr.io"
+	DefaultTag      = "v2.8.4"
+	ControllerImage = DefaultRegistry + "/chaos-mesh/chaos-mesh:" + DefaultTag
+	DaemonImage     = DefaultRegistry + "/chaos-mesh/chaos-daemon:" + DefaultTag
+	PauseImage      = "registry.k8s.io/pause:3.10"
+)
+
+// Installer installs Chaos Mesh with the Helm v3 SDK. Its zero value
+// installs the module's chart with the official images, or the stand-ins
+// a cluster maps them to (platform.ImageMapper: images built from the
+// module and loaded into kind's nodes).
+type Installer struct {
+	// Source overrides where the chart comes from (a directory, a chart
+	// repository or an OCI reference); the zero value is the module's.
+	Source kube.ChartSource
+	// Images maps the official images (ControllerImage, DaemonImage,
+	// PauseImage) to the ones to run.
+	Images map[string]string
+	// Runtime and SocketPath are the nodes' container runtime for the
+	// daemon; empty is containerd at /run/containerd/containerd.sock
+	// (kind, and most managed clusters).
+	Runtime, SocketPath string
+}
+
+// ModuleDir is the module's directory in the Go module cache
+// ($GOMODCACHE, else the first $GOPATH entry's pkg/mod, else
+// ~/go/pkg/mod), whether or not it exists.
+func ModuleDir() string {
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		gopath := os.Getenv("GOPATH")
+		if gopath == "" {
+			home, _ := os.UserHomeDir()
+			gopath = filepath.Join(home, "go")
+		}
+		cache = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "pkg", "mod")
+	}
+	return filepath.Join(cache, Module+"@"+ModuleVersion)
+}
+
+// imageValues is the chart's image block: <registry>/<repository>:<tag>.
+type imageValues struct {
+	Registry   string `json:"registry"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+}
+
+// values are the chart values faultline sets.
+type values struct {
+	Images struct {
+		Registry string `json:"registry"`
+		Tag      string `json:"tag"`
+	} `json:"images"`
+	EnableProfiling   bool `json:"enableProfiling"`
+	ControllerManager struct {
+		ReplicaCount int         `json:"replicaCount"`
+		Image        imageValues `json:"image"`
+		PodChaos     struct {
+			PodFailure struct {
+				PauseImage string `json:"pauseImage"`
+			} `json:"podFailure"`
+		} `json:"podChaos"`
+	} `json:"controllerManager"`
+	ChaosDaemon struct {
+		Image      imageValues `json:"image"`
+		Runtime    string      `json:"runtime"`
+		SocketPath string      `json:"socketPath"`
+	} `json:"chaosDaemon"`
+	Dashboard struct {
+		Create bool `json:"create"`
+	} `json:"dashboard"`
+	DNSServer struct {
+		Create bool `json:"create"`
+	} `json:"dnsServer"`
+}
+
+// Chart returns the release faultline installs on c (nil: no cluster,
+// official images unless Images says otherwise): one controller replica,
+// no dashboard, no DNS server, the daemon on containerd, images mapped.
+func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
+	src := in.Source
+	if src == (kube.ChartSource{}) {
+		src = kube.ChartSource{Dir: filepath.Join(ModuleDir(), chartDir), Label: "Go module " + Module + "@" + ModuleVersion + " " + chartDir}
+	}
+	mapImage := func(ref string) string {
+		if r, ok := in.Images[ref]; ok {
+			return r
+		}
+		if c != nil {
+			return platform.MapImage(c, ref)
+		}
+		return ref
+	}
+	var v values
+	v.Images.Registry, v.Images.Tag = DefaultRegistry, DefaultTag
+	v.ControllerManager.ReplicaCount = 1
+	var err error
+	if v.ControllerManager.Image, err = splitImage(mapImage(ControllerImage)); err != nil {
+		return kube.Chart{}, err
+	}
+	if v.ChaosDaemon.Image, err = splitImage(mapImage(DaemonImage)); err != nil {
+		return kube.Chart{}, err
+	}
+	v.ControllerManager.PodChaos.PodFailure.PauseImage = mapImage(PauseImage)
+	v.ChaosDaemon.Runtime, v.ChaosDaemon.SocketPath = "containerd", "/run/containerd/containerd.sock"
+	if in.Runtime != "" {
+		v.ChaosDaemon.Runtime = in.Runtime
+	}
+	if in.SocketPath != "" {
+		v.ChaosDaemon.SocketPath = in.SocketPath
+	}
+	return kube.Chart{Source: src, Release: Release, Namespace: Namespace, Values: v}, nil
+}
+
+// splitImage splits registry/repository:tag; a reference without a
+// registry is Docker Hub's.
+func splitImage(ref string) (imageValues, error) {
+	name, tag := ref, "latest"
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		name, tag = ref[:i], ref[i+1:]
+	}
+	if strings.Contains(name, "@") {
+		return imageValues{}, fmt.Errorf("chaos-mesh: image %s: the chart takes tags, not digests", kube.Truncate(ref, 80))
+	}
+	registry := "docker.io"
+	if first, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		registry, name = first, rest
+	}
+	if name == "" || tag == "" {
+		return imageValues{}, fmt.Errorf("chaos-mesh: image %q is not registry/repository:tag", kube.Truncate(ref, 80))
+	}
+	return imageValues{Registry: registry, Repository: name, Tag: tag}, nil
+}
+
+// Install installs (or upgrades) Chaos Mesh on c through the Helm SDK,
+// then waits until its controller manager has rolled out and a daemon
+// runs on every node that takes pods. It has the signature of
+// Injector.Install.
+func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
+	k, ok := c.(platform.Kubernetes)
+	if !ok {
+		return fmt.Errorf("cluster %s runs no Kubernetes", c.Name())
+	}
+	ch, err := in.Chart(c)
+	if err != nil {
+		return err
+	}
+	if ch.Source.Dir != "" {
+		if _, err := os.Stat(ch.Source.Dir); err != nil {
+			return fmt.Errorf("chart %s is not on this machine (go mod download %s@%s puts it in the module cache): %w", ch.Source, Module, ModuleVersion, err)
+		}
+	}
+	kc, err := kube.Connect(k)
+	if err != nil {
+		return err
+	}
+	if err := ch.Install(ctx, kc, ""); err != nil {
+		return err
+	}
+	if err := patchPartitionBehavior(ctx, kc); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, installTimeout)
+	defer cancel()
+	w := kube.Waiter{C: kc, Namespaces: []string{Namespace}}
+	if err := w.WaitDeployment(wctx, Namespace, "chaos-controller-manager"); err != nil {
+		return err
+	}
+	return kube.WaitFor(wctx, w, appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Namespace, "chaos-daemon", func(d *appsv1.DaemonSet) (bool, string) {
+		return d.Status.DesiredNumberScheduled > 0 && d.Status.NumberReady == d.Status.DesiredNumberScheduled,
+			fmt.Sprintf("%d of %d daemons ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
+	})
+}
+
+// partitionBehaviorPatch adds spec.partitionBehavior to the NetworkChaos
+// CRD. The API module faultline links (and the controller built from it)
+// defaults that field in its mutating webhook, while the chart's CRD at
+// ModuleVersion predates it: the API server prunes it from storage, and
+// the validating webhook then refuses every update of a NetworkChaos as a
+// change of its spec, so that no partition ever injects (see
+// ../shared/notes/chaos-mesh.md, E1). The test "add" on an existing
+// property replaces it with the same schema, so the patch is idempotent.
+const partitionBehaviorPatch = `[{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/partitionBehavior","value":{"type":"string","enum":["drop","reject"]}}]`
+
+var gvkCRD = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+
+func patchPartitionBehavior(ctx context.Context, kc *kube.Clients) error {
+	ri, _, err := kube.Resource(kc, gvkCRD, "")
+	if err != nil {
+		return err
+	}
+	_, err = ri.Patch(ctx, "networkchaos.chaos-mesh.org", types.JSONPatchType, []byte(partitionBehaviorPatch), metav1.PatchOptions{FieldManager: kube.FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("chaos-mesh: add partitionBehavior to the NetworkChaos CRD: %w", err)
+	}
+	return nil
+}
