@@ -302,3 +302,11 @@ type Doctor interface {
 	// downloads and starts nothing.
 	Doctor() []Finding
 }
+
+// Describer is implemented by engines whose deployment needs more words
+// than a name and version in the report: programs built with changes, the
+// server flavour that ran.
+type Describer interface {
+	// Describe says in one line what runs on c after Deploy, or "".
+	Describe(c platform.Cluster) string
+}

@@ -51,7 +51,7 @@ func validate(spec Spec, info KindInfo, field func(string) string) []error {
 		bad("duration", "must be positive (how long the %s lasts before it is healed)", spec.Kind)
 	}
 	if spec.Target.IsZero() {
-		bad("target", "required (one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
+		bad("target", "required (one of leader, primaries, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
 	} else if len(info.Selectors) > 0 && !slices.Contains(info.Selectors, spec.Target.Kind) {
 		bad("target", "%s takes a %s selector, not %s", spec.Kind, selectorList(info.Selectors), spec.Target)
 	}

@@ -155,7 +155,8 @@ type Fault struct {
 	// Duration is how long the fault lasts before it is healed. Required,
 	// except for restart, which is instant.
 	Duration time.Duration `yaml:"duration"`
-	// Target selects the nodes: leader, follower, leader-zone, node:N,
+	// Target selects the nodes: leader, primaries (every shard's
+	// leader), follower, leader-zone, node:N,
 	// nodes:A,B, zone:Z, region:R, minority, majority, random, all.
 	// Required.
 	Target faults.Selector `yaml:"target"`

@@ -433,7 +433,7 @@ func (v *validator) faults(env Env, eng engines.Engine) {
 func (v *validator) selector(path string, s faults.Selector, topo platform.Topology, canLead bool, eng engines.Engine, required bool) {
 	if s.IsZero() {
 		if required {
-			v.errorf(path, "required (leader, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all)")
+			v.errorf(path, "required (leader, primaries, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all)")
 		}
 		return
 	}

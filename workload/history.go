@@ -126,6 +126,10 @@ const (
 	// index from 0 and Detail is "offered=OPS" (operations per second
 	// offered; 0 is unlimited).
 	EventLoadStep = "load-step"
+	// EventDeployed says what the engine runs, when it says more than its
+	// name and version (Detail: "Vitess v24.0.4 with 5 MariaDB
+	// compatibility changes on MariaDB 10.11.19").
+	EventDeployed = "deployed"
 )
 
 // End is the offset of the last thing the history recorded.

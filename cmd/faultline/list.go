@@ -51,7 +51,7 @@ func newListCmd() *cobra.Command {
 				for _, k := range faults.Kinds() {
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, k.Needs, k.Description)
 				}
-				fmt.Fprintln(tw, "\nTargets: leader, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all")
+				fmt.Fprintln(tw, "\nTargets: leader, primaries (every shard's leader), follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all")
 			case "workloads":
 				listWorkloads(tw, e)
 			case "checkers":

@@ -59,6 +59,7 @@ var (
 	_ engines.PlatformNeeds    = (*Engine)(nil)
 	_ engines.IsolationClaimer = (*Engine)(nil)
 	_ engines.Doctor           = (*Engine)(nil)
+	_ engines.Describer        = (*Engine)(nil)
 )
 
 // New returns the vitess engine.
