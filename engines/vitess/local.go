@@ -47,7 +47,10 @@ type deployment struct {
 	server serverBinary
 	cp     platform.Node
 	ctl    vtctl
-	gates  []gate // one per cell, in cell order
+	// bin maps each program node processes run to the path they run it
+	// at (platform.FileSharer).
+	bin   map[string]string
+	gates []gate // one per cell, in cell order
 
 	mu   sync.Mutex
 	last []primary // the primaries last read, for Leaders during a topo outage
@@ -68,9 +71,10 @@ func topoArgs(etcdAddr string) []string {
 	}
 }
 
-// logArgs send a Vitess program's log to its standard error, which the
-// platform collects in the process's log file.
-var logArgs = []string{"--logtostderr"}
+// logArgs are the logging flags of every Vitess program: v24 logs
+// structured JSON to standard error by default, which the platform
+// collects in the process's log file.
+var logArgs = []string{"--log-level=info"}
 
 func port(c platform.Cluster, node, name string) (int, error) {
 	pa, ok := c.(portAllocator)
@@ -105,7 +109,15 @@ func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessH
 	if err != nil {
 		return nil, err
 	}
-	dep := &deployment{cfg: cfg, plan: p, dist: d, server: server, cp: cp}
+	dep := &deployment{cfg: cfg, plan: p, dist: d, server: server, cp: cp, bin: map[string]string{}}
+	for _, prog := range []string{"mysqlctl", "vtctld", "vtgate", "vtorc", "vttablet"} {
+		dep.bin[prog] = d.Path(prog)
+		if fs, ok := c.(platform.FileSharer); ok {
+			if dep.bin[prog], err = fs.Share(d.Path(prog)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	start := time.Now()
 	step := func(format string, args ...any) {
 		log("vitess: %s: "+format, append([]any{time.Since(start).Round(100 * time.Millisecond)}, args...)...)
@@ -216,7 +228,7 @@ func (dep *deployment) startVtctld(ctx context.Context, c platform.Cluster, host
 		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
 	)
 	err = host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: procVtctld, Path: dep.dist.Path("vtctld"), Args: args,
+		Name: procVtctld, Path: dep.bin["vtctld"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(addr),
 	})
@@ -257,7 +269,7 @@ func (dep *deployment) startTablet(ctx context.Context, c platform.Cluster, host
 		"--config-file-not-found-handling=ignore",
 	)
 	err = host.Run(ctx, n.Name, platform.Process{
-		Name: ProcTablet, Path: dep.dist.Path("vttablet"), Args: args,
+		Name: ProcTablet, Path: dep.bin["vttablet"], Args: args,
 		Env:   []string{"VTDATAROOT=" + root, "TMPDIR=" + root},
 		Ready: listening(hostPort(n, grpcPort)),
 	})
@@ -276,7 +288,7 @@ func (dep *deployment) mysqldProcess(root string, n platform.Node, uid uint32, m
 	dir := filepath.Join(root, fmt.Sprintf("vt_%010d", uid))
 	done := filepath.Join(dir, ".faultline-initialized")
 	extra := filepath.Join(root, "extra.cnf")
-	mysqlctl := []string{dep.dist.Path("mysqlctl"), "--logtostderr", "--tablet-uid=" + strconv.FormatUint(uint64(uid), 10), "--mysql-port=" + strconv.Itoa(mysqlPort)}
+	mysqlctl := []string{dep.bin["mysqlctl"], "--tablet-uid=" + strconv.FormatUint(uint64(uid), 10), "--mysql-port=" + strconv.Itoa(mysqlPort)}
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	if dep.server.Identity != "" {
@@ -343,7 +355,7 @@ func (dep *deployment) startVTOrc(ctx context.Context, c platform.Cluster, host 
 	args = append(args, "--cell="+dep.plan.Cells[0].Name, "--port="+strconv.Itoa(http), "--bind-address="+dep.cp.Addr)
 	args = append(args, dep.cfg.VTOrc.args()...)
 	return host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: procVTOrc, Path: dep.dist.Path("vtorc"), Args: args,
+		Name: procVTOrc, Path: dep.bin["vtorc"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(hostPort(dep.cp, http)),
 	})
@@ -375,7 +387,7 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 	)
 	gt := gate{Cell: cl, MySQL: hostPort(dep.cp, ports["mysql"])}
 	err := host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: "vtgate-" + cl.Name, Path: dep.dist.Path("vtgate"), Args: args,
+		Name: "vtgate-" + cl.Name, Path: dep.bin["vtgate"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(gt.MySQL),
 	})
