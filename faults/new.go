@@ -24,6 +24,9 @@ func New(spec Spec) (Fault, error) {
 	}
 	switch spec.Kind {
 	case KindKill, KindStop, KindPause, KindRestart, KindZoneOutage, KindRegionOutage:
+		if spec.Process != "" {
+			return &processFault{kind: spec.Kind, process: spec.Process}, nil
+		}
 		return &nodeFault{kind: spec.Kind, action: actionFor(spec.Kind)}, nil
 	case KindPartition:
 		return &partition{id: spec.ID, oneWay: spec.OneWay, bridge: spec.Bridge}, nil
@@ -65,6 +68,9 @@ func validate(spec Spec, info KindInfo, field func(string) string) []error {
 		if spec.Bridge {
 			bad("bridge", "only a partition can be a bridge")
 		}
+	}
+	if spec.Process != "" && spec.Kind != KindKill && spec.Kind != KindRestart {
+		bad("process", "only kill and restart act on one process of a node")
 	}
 	if spec.OneWay && spec.Bridge {
 		bad("bridge", "a bridge cuts both ways; it cannot also be one-way")

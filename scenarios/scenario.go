@@ -169,6 +169,10 @@ type Fault struct {
 	// Bridge splits the target nodes in two halves joined by one node
 	// (Jepsen's bridge). Default false.
 	Bridge bool `yaml:"bridge"`
+	// Process makes a kill, stop, pause or restart act on one named
+	// process of each target node (Vitess's vttablet or mysqld) instead
+	// of the whole node. Default: the whole node.
+	Process string `yaml:"process"`
 	// Delay and Jitter shape latency faults. Default 0.
 	Delay  time.Duration `yaml:"delay"`
 	Jitter time.Duration `yaml:"jitter"`

@@ -114,7 +114,7 @@ func (s *Scenario) FaultSpecs() []faults.Spec {
 	for i, f := range s.Faults {
 		out = append(out, faults.Spec{
 			ID: i, Name: f.Name, Kind: f.Kind, At: f.At, Duration: f.Duration,
-			Target: f.Target, Peers: f.Peers, OneWay: f.OneWay, Bridge: f.Bridge,
+			Target: f.Target, Peers: f.Peers, OneWay: f.OneWay, Bridge: f.Bridge, Process: f.Process,
 			Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, Rate: int64(f.Rate),
 		})
 	}

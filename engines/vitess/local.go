@@ -166,12 +166,20 @@ func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessH
 	if err := dep.startVTOrc(ctx, c, host, topo); err != nil {
 		return nil, fmt.Errorf("vtorc: %w", err)
 	}
-	for _, cl := range p.Cells {
-		gt, err := dep.startGate(ctx, c, host, topo, cl)
-		if err != nil {
-			return nil, fmt.Errorf("vtgate of cell %s: %w", cl.Name, err)
-		}
-		dep.gates = append(dep.gates, gt)
+	dep.gates = make([]gate, len(p.Cells))
+	g, gctx = errgroup.WithContext(ctx)
+	for i, cl := range p.Cells {
+		g.Go(func() error {
+			gt, err := dep.startGate(gctx, c, host, topo, cl)
+			if err != nil {
+				return fmt.Errorf("vtgate of cell %s: %w", cl.Name, err)
+			}
+			dep.gates[i] = gt
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	step("VTOrc and %d vtgates", len(dep.gates))
 	return dep, nil
