@@ -310,3 +310,12 @@ type Describer interface {
 	// Describe says in one line what runs on c after Deploy, or "".
 	Describe(c platform.Cluster) string
 }
+
+// TableRouter is implemented by engines that must be told how a table is
+// keyed before clients write to it (a sharded Vitess keyspace routes rows
+// by its VSchema).
+type TableRouter interface {
+	// RouteTable makes the engine route table, just created, by its key
+	// column, and returns once clients can write to it. It is idempotent.
+	RouteTable(ctx context.Context, c platform.Cluster, table, key string) error
+}

@@ -254,9 +254,13 @@ func (r *run) boot(ctx context.Context) bool {
 	}
 	gen := r.gen
 	proto := r.env.Protocols[r.engine.Protocol()]
-	opener, release, err := proto.Connect(ctx, Connection{
+	conn := Connection{
 		Kind: r.s.Workload.Kind, Endpoints: eps, Options: r.s.Workload.Options, Generator: gen, Run: filepath.Base(r.out.Dir),
-	})
+	}
+	if tr, ok := r.engine.(engines.TableRouter); ok {
+		conn.Route = func(ctx context.Context, table, key string) error { return tr.RouteTable(ctx, r.cluster, table, key) }
+	}
+	opener, release, err := proto.Connect(ctx, conn)
 	if err != nil {
 		r.fail(fmt.Errorf("connect workload: %w", err))
 		return false

@@ -3,6 +3,7 @@ package vitess
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,9 @@ type deployment struct {
 
 	mu   sync.Mutex
 	last []primary // the primaries last read, for Leaders during a topo outage
+	// routed maps each table of a sharded keyspace to its key column:
+	// the VSchema's tables.
+	routed map[string]string
 }
 
 // gate is a vtgate: the MySQL endpoint of one cell.
@@ -185,9 +189,91 @@ func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessH
 	return dep, nil
 }
 
-// shardedVSchema routes every table by a hash of its first primary-key
-// column, named per table when the workload creates it (ALTER VSCHEMA).
-const shardedVSchema = `{"sharded": true, "vindexes": {"hash": {"type": "hash"}}}`
+// shardedVSchema is a sharded keyspace's VSchema before any table: tables
+// are added as the workload creates them (RouteTable), each routed by
+// the xxhash of its key column, which takes any column type.
+const shardedVSchema = `{"sharded": true, "vindexes": {"xxhash": {"type": "xxhash"}}}`
+
+// vschema is a sharded keyspace's VSchema with tables routed by key.
+func vschema(tables map[string]string) ([]byte, error) {
+	type colVindex struct {
+		Column string `json:"column"`
+		Name   string `json:"name"`
+	}
+	type table struct {
+		ColumnVindexes []colVindex `json:"column_vindexes"`
+	}
+	v := struct {
+		Sharded  bool                         `json:"sharded"`
+		Vindexes map[string]map[string]string `json:"vindexes"`
+		Tables   map[string]table             `json:"tables"`
+	}{Sharded: true, Vindexes: map[string]map[string]string{"xxhash": {"type": "xxhash"}}, Tables: map[string]table{}}
+	for name, key := range tables {
+		v.Tables[name] = table{ColumnVindexes: []colVindex{{Column: key, Name: "xxhash"}}}
+	}
+	return json.Marshal(v)
+}
+
+// routeTable adds table to a sharded keyspace's VSchema, routed by key,
+// and waits until every vtgate knows it. An unsharded keyspace needs
+// nothing.
+func (dep *deployment) routeTable(ctx context.Context, table, key string) error {
+	if dep.cfg.Shards <= 1 {
+		return nil
+	}
+	dep.mu.Lock()
+	if dep.routed == nil {
+		dep.routed = map[string]string{}
+	}
+	dep.routed[table] = key
+	b, err := vschema(dep.routed)
+	dep.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if _, err := dep.ctl.run(ctx, "ApplyVSchema", "--vschema="+string(b), Keyspace); err != nil {
+		return fmt.Errorf("vitess: apply the VSchema: %w", err)
+	}
+	for _, g := range dep.gates {
+		if err := waitVSchemaTable(ctx, g.MySQL, table); err != nil {
+			return fmt.Errorf("vitess: vtgate of cell %s: %w", g.Cell.Name, err)
+		}
+	}
+	return nil
+}
+
+// waitVSchemaTable polls a vtgate until its VSchema for the keyspace
+// lists table.
+func waitVSchemaTable(ctx context.Context, addr, table string) error {
+	db, err := sql.Open("mysql", dsn(addr, Keyspace))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		rows, err := db.QueryContext(ctx, "SHOW VSCHEMA TABLES")
+		if err == nil {
+			found := false
+			for rows.Next() {
+				var name string
+				if rows.Scan(&name) == nil && name == table {
+					found = true
+				}
+			}
+			rows.Close()
+			if found {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("table %s not in its VSchema: %w (last error: %v)", table, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 func (dep *deployment) startTopo(ctx context.Context, c platform.Cluster, host platform.ProcessHost) (string, error) {
 	client, err := port(c, dep.cp.Name, "topo-client")
@@ -382,7 +468,7 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 	args = append(args,
 		"--cell="+cl.Name,
 		"--cells-to-watch="+strings.Join(dep.plan.cellNames(), ","),
-		"--tablet-types-to-wait=PRIMARY,REPLICA",
+		"--tablet-types-to-wait=PRIMARY",
 		"--port="+strconv.Itoa(ports["http"]), "--grpc-port="+strconv.Itoa(ports["grpc"]),
 		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
 		"--mysql-server-port="+strconv.Itoa(ports["mysql"]),
