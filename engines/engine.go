@@ -322,3 +322,20 @@ type Doctor interface {
 	// downloads and starts nothing.
 	Doctor() []Finding
 }
+
+// Describer is implemented by engines whose deployment needs more words
+// than a name and version in the report: programs built with changes, the
+// server flavour that ran.
+type Describer interface {
+	// Describe says in one line what runs on c after Deploy, or "".
+	Describe(c platform.Cluster) string
+}
+
+// TableRouter is implemented by engines that must be told how a table is
+// keyed before clients write to it (a sharded Vitess keyspace routes rows
+// by its VSchema).
+type TableRouter interface {
+	// RouteTable makes the engine route table, just created, by its key
+	// column, and returns once clients can write to it. It is idempotent.
+	RouteTable(ctx context.Context, c platform.Cluster, table, key string) error
+}

@@ -179,6 +179,10 @@ type Spec struct {
 	// Bridge makes a partition split the workers in two halves that
 	// cannot reach each other, except through one node that reaches both.
 	Bridge bool
+	// Process, for kill, stop, pause and restart, names the one process
+	// of each target node to act on (platform.ProcessController); empty
+	// is the whole node.
+	Process string
 	// Shaping parameters.
 	Delay  time.Duration
 	Jitter time.Duration

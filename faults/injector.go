@@ -106,6 +106,9 @@ func (native) Fault(spec Spec) (Fault, error) {
 	field := func(name string) string { return fmt.Sprintf("faults[%d].%s", spec.ID, name) }
 	switch spec.Kind {
 	case KindKill, KindStop, KindPause, KindRestart, KindZoneOutage, KindRegionOutage:
+		if spec.Process != "" {
+			return &processFault{kind: spec.Kind, process: spec.Process}, nil
+		}
 		return &nodeFault{kind: spec.Kind, action: actionFor(spec.Kind)}, nil
 	case KindPartition:
 		return &partition{id: spec.ID, oneWay: spec.OneWay, bridge: spec.Bridge}, nil

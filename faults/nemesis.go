@@ -34,6 +34,9 @@ type Nemesis struct {
 	Recorder *workload.Recorder
 	// Leader names the engine's leader, for the selectors that need it.
 	Leader func(ctx context.Context) (string, error)
+	// Leaders, if set, names every leader of an engine with several (a
+	// primary per shard), for the selector primaries.
+	Leaders func(ctx context.Context) ([]string, error)
 	// Seed seeds each fault's own random source (the fault's ID is the
 	// stream), so target choices repeat with the seed.
 	Seed int64
@@ -137,14 +140,14 @@ func (n *Nemesis) target(ctx context.Context, s Spec, info KindInfo, r *rand.Ran
 	}
 	workers := platform.Workers(nodes)
 	t := Target{Log: n.Log, Selector: s.Target, PeerSelector: s.Peers, Pods: n.Pods, Labels: n.Labels}
-	t.Nodes, err = s.Target.Resolve(ctx, workers, n.Leader, r)
+	t.Nodes, err = s.Target.ResolveLeaders(ctx, workers, n.Leader, n.Leaders, r)
 	if err != nil {
 		return Target{}, err
 	}
 	if info.Peered {
 		if s.Peers.IsZero() {
 			t.Peers = Complement(workers, t.Nodes)
-		} else if t.Peers, err = s.Peers.Resolve(ctx, workers, n.Leader, r); err != nil {
+		} else if t.Peers, err = s.Peers.ResolveLeaders(ctx, workers, n.Leader, n.Leaders, r); err != nil {
 			return Target{}, fmt.Errorf("peers: %w", err)
 		}
 	}

@@ -42,7 +42,7 @@ func validate(spec Spec, info KindInfo, field func(string) string) []error {
 		bad("duration", "must be positive (how long the %s lasts before it is healed)", spec.Kind)
 	}
 	if spec.Target.IsZero() {
-		bad("target", "required (one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
+		bad("target", "required (one of leader, primaries, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
 	} else if len(info.Selectors) > 0 && !slices.Contains(info.Selectors, spec.Target.Kind) {
 		bad("target", "%s takes a %s selector, not %s", spec.Kind, selectorList(info.Selectors), spec.Target)
 	}
@@ -56,6 +56,9 @@ func validate(spec Spec, info KindInfo, field func(string) string) []error {
 		if spec.Bridge {
 			bad("bridge", "only a partition can be a bridge")
 		}
+	}
+	if spec.Process != "" && spec.Kind != KindKill && spec.Kind != KindRestart {
+		bad("process", "only kill and restart act on one process of a node")
 	}
 	if spec.OneWay && spec.Bridge {
 		bad("bridge", "a bridge cuts both ways; it cannot also be one-way")

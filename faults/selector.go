@@ -17,6 +17,7 @@ const (
 	SelLeader     = "leader"      // the engine's leader (or primary)
 	SelFollower   = "follower"    // one random node that does not lead
 	SelLeaderZone = "leader-zone" // every node in the leader's zone
+	SelPrimaries  = "primaries"   // every shard's leader (primary) at once
 	SelNode       = "node"        // node:NAME
 	SelNodes      = "nodes"       // nodes:A,B,…
 	SelZone       = "zone"        // zone:NAME
@@ -62,7 +63,7 @@ func (s *Selector) UnmarshalText(b []byte) error {
 func ParseSelector(text string) (Selector, error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(text), ":")
 	switch kind {
-	case SelLeader, SelFollower, SelLeaderZone, SelMinority, SelMajority, SelRandom, SelAll:
+	case SelLeader, SelFollower, SelLeaderZone, SelPrimaries, SelMinority, SelMajority, SelRandom, SelAll:
 		if hasArg {
 			return Selector{}, fmt.Errorf("selector %q takes no argument", excerpt.Value(kind))
 		}
@@ -84,15 +85,15 @@ func ParseSelector(text string) (Selector, error) {
 		}
 		return Selector{Kind: kind, Names: names}, nil
 	case "":
-		return Selector{}, fmt.Errorf("empty selector (want one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
+		return Selector{}, fmt.Errorf("empty selector (want one of leader, primaries, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)")
 	}
-	return Selector{}, fmt.Errorf("unknown selector %q (want one of leader, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)", excerpt.Value(text))
+	return Selector{}, fmt.Errorf("unknown selector %q (want one of leader, primaries, follower, leader-zone, node:NAME, nodes:A,B, zone:NAME, region:NAME, minority, majority, random, all)", excerpt.Value(text))
 }
 
 // NeedsLeader reports whether resolving the selector asks the engine who
 // leads.
 func (s Selector) NeedsLeader() bool {
-	return s.Kind == SelLeader || s.Kind == SelFollower || s.Kind == SelLeaderZone
+	return s.Kind == SelLeader || s.Kind == SelFollower || s.Kind == SelLeaderZone || s.Kind == SelPrimaries
 }
 
 // CheckTopology returns an error if the selector names a node, zone or
@@ -137,8 +138,35 @@ func (s Selector) CheckTopology(t platform.Topology) error {
 // otherwise). Node names may be a worker's own name or its layout name nK,
 // the K-th worker in the order given.
 func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader func(context.Context) (string, error), r *rand.Rand) ([]platform.Node, error) {
+	return s.ResolveLeaders(ctx, workers, leader, nil, r)
+}
+
+// ResolveLeaders is Resolve for engines with several leaders at once (a
+// primary per shard): leaders names them all, for the selector
+// primaries; when it is nil, primaries is the one leader.
+func (s Selector) ResolveLeaders(ctx context.Context, workers []platform.Node, leader func(context.Context) (string, error), leaders func(context.Context) ([]string, error), r *rand.Rand) ([]platform.Node, error) {
 	if len(workers) == 0 {
 		return nil, fmt.Errorf("select %s: no worker nodes", s)
+	}
+	if s.Kind == SelPrimaries && leaders != nil {
+		names, err := leaders(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("select %s: %w", s, err)
+		}
+		var out []platform.Node
+		for _, name := range names {
+			n, ok := byName(workers, name)
+			if !ok {
+				return nil, fmt.Errorf("select %s: leader %q is not a worker node", s, excerpt.Value(name))
+			}
+			if _, dup := platform.Find(out, n.Name); !dup {
+				out = append(out, n)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("select %s: no shard has a leader", s)
+		}
+		return out, nil
 	}
 	var lead platform.Node
 	if s.NeedsLeader() {
@@ -165,7 +193,7 @@ func (s Selector) Resolve(ctx context.Context, workers []platform.Node, leader f
 		return out
 	}
 	switch s.Kind {
-	case SelLeader:
+	case SelLeader, SelPrimaries:
 		return []platform.Node{lead}, nil
 	case SelFollower:
 		var fs []platform.Node

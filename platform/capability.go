@@ -236,3 +236,15 @@ type ControlPlaneHost interface {
 	// processes through Run and is stopped and started like any node.
 	ControlPlane(ctx context.Context) (Node, error)
 }
+
+// FileSharer is implemented by clusters whose node processes cannot read
+// every file the harness can (the local platform runs them as their own
+// uids, and /root is closed to them): an engine shares the programs it
+// runs from such places.
+type FileSharer interface {
+	// Share returns a path under which every node process can read (and,
+	// if path is executable, run) the file at path: path itself when it
+	// is reachable, else a link or copy the cluster removes with itself.
+	// Sharing the same path again returns the same result.
+	Share(path string) (string, error)
+}

@@ -145,6 +145,9 @@ func engine(r RunInfo) string {
 	if r.Version != "" {
 		s += " " + r.Version
 	}
+	if r.Deployed != "" {
+		s += " (" + r.Deployed + ")"
+	}
 	return s
 }
 

@@ -71,6 +71,9 @@ type RunInfo struct {
 	Faultline string              `json:"faultline,omitempty"`
 	Nodes     []workload.NodeInfo `json:"nodes,omitempty"`
 	Options   map[string]string   `json:"options,omitempty"`
+	// Deployed is what the engine said it runs (workload.EventDeployed):
+	// a build with changes, the server flavour.
+	Deployed string `json:"deployed,omitempty"`
 }
 
 // FaultRow is one fault with every checker's figures for it. Metrics uses
@@ -157,6 +160,11 @@ func New(ctx context.Context, run Run) *Report {
 		Faults:          faultRows(h, run.Results),
 		Resources:       Usage(h.Samples),
 		LeaderChanges:   leaderChanges(h.Events),
+	}
+	for _, e := range h.Events {
+		if e.Kind == workload.EventDeployed {
+			rep.Run.Deployed = e.Detail
+		}
 	}
 	if rep.Checks == nil {
 		rep.Checks = []check.Result{}

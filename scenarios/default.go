@@ -152,7 +152,7 @@ func sqlProtocol(protocol string) Protocol {
 		Connect: func(ctx context.Context, c Connection) (workload.Opener, func(), error) {
 			return sqlclient.Connect(ctx, sqlclient.Config{
 				Protocol: protocol, Kind: c.Kind, Endpoints: c.Endpoints,
-				Options: c.Options, Generator: c.Generator, Run: c.Run,
+				Options: c.Options, Generator: c.Generator, Run: c.Run, Route: c.Route,
 			})
 		},
 	}

@@ -59,6 +59,9 @@ type Connection struct {
 	Generator workload.Generator
 	// Run names the run, so that clients can keep each run's keys apart.
 	Run string
+	// Route, if set, tells the engine how a new table is keyed before
+	// clients write to it (engines.TableRouter).
+	Route func(ctx context.Context, table, key string) error
 }
 
 // Platform returns the platform with the given name.

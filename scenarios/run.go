@@ -247,6 +247,12 @@ func (r *run) boot(ctx context.Context) bool {
 		r.fail(fmt.Errorf("deploy %s: %w", r.engine.Name(), err))
 		return false
 	}
+	if d, ok := r.engine.(engines.Describer); ok {
+		if what := d.Describe(r.cluster); what != "" {
+			r.rec.Event(workload.Event{Kind: workload.EventDeployed, Detail: what})
+			r.p.Printf("%s: %s", r.engine.Name(), what)
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
 	if err := r.engine.WaitReady(rctx, r.cluster); err != nil {
@@ -260,9 +266,13 @@ func (r *run) boot(ctx context.Context) bool {
 	}
 	gen := r.gen
 	proto := r.env.Protocols[r.engine.Protocol()]
-	opener, release, err := proto.Connect(ctx, Connection{
+	conn := Connection{
 		Kind: r.s.Workload.Kind, Endpoints: eps, Options: r.s.Workload.Options, Generator: gen, Run: filepath.Base(r.out.Dir),
-	})
+	}
+	if tr, ok := r.engine.(engines.TableRouter); ok {
+		conn.Route = func(ctx context.Context, table, key string) error { return tr.RouteTable(ctx, r.cluster, table, key) }
+	}
+	opener, release, err := proto.Connect(ctx, conn)
 	if err != nil {
 		r.fail(fmt.Errorf("connect workload: %w", err))
 		return false
@@ -319,6 +329,16 @@ func (r *run) buildNemesis(ctx context.Context) bool {
 		r.nemesis.Leader = func(ctx context.Context) (string, error) {
 			ld, err := l.Leader(ctx, r.cluster)
 			return ld.Node, err
+		}
+	}
+	if l, ok := r.engine.(engines.Leaders); ok {
+		r.nemesis.Leaders = func(ctx context.Context) ([]string, error) {
+			ls, err := l.Leaders(ctx, r.cluster)
+			names := make([]string, len(ls))
+			for i, ld := range ls {
+				names[i] = ld.Node
+			}
+			return names, err
 		}
 	}
 	if po, ok := r.engine.(engines.PodOwner); ok {
@@ -427,12 +447,62 @@ func (r *run) background(ctx context.Context, wg *sync.WaitGroup) {
 			}()
 		}
 	}
-	if l, ok := r.engine.(engines.Leader); ok {
+	if l, ok := r.engine.(engines.Leaders); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.pollLeaders(ctx, l)
+		}()
+	} else if l, ok := r.engine.(engines.Leader); ok {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r.pollLeader(ctx, l)
 		}()
+	}
+}
+
+// pollLeaders records an event whenever a shard's leader changes (its
+// Detail names the shard), for engines with a leader per shard.
+func (r *run) pollLeaders(ctx context.Context, l engines.Leaders) {
+	every := r.opts.LeaderInterval
+	if every <= 0 {
+		every = 500 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	type lead struct {
+		node string
+		term uint64
+	}
+	last := map[string]lead{}
+	for {
+		qctx, cancel := context.WithTimeout(ctx, every*2)
+		ls, err := l.Leaders(qctx, r.cluster)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			cur := map[string]lead{}
+			for _, ld := range ls {
+				cur[ld.Shard] = lead{ld.Node, ld.Term}
+				if prev, ok := last[ld.Shard]; !ok || prev != cur[ld.Shard] {
+					r.rec.Event(workload.Event{Kind: workload.EventLeader, Node: ld.Node, Term: ld.Term, Detail: "shard " + ld.Shard})
+				}
+			}
+			for shard, prev := range last {
+				if _, ok := cur[shard]; !ok && prev.node != "" {
+					r.rec.Event(workload.Event{Kind: workload.EventNoLeader, Detail: "shard " + shard})
+				}
+			}
+			last = cur
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -164,7 +164,8 @@ type Fault struct {
 	// Duration is how long the fault lasts before it is healed. Required,
 	// except for restart, which is instant.
 	Duration time.Duration `yaml:"duration"`
-	// Target selects the nodes: leader, follower, leader-zone, node:N,
+	// Target selects the nodes: leader, primaries (every shard's
+	// leader), follower, leader-zone, node:N,
 	// nodes:A,B, zone:Z, region:R, minority, majority, random, all.
 	// Required.
 	Target faults.Selector `yaml:"target"`
@@ -177,6 +178,10 @@ type Fault struct {
 	// Bridge splits the target nodes in two halves joined by one node
 	// (Jepsen's bridge). Default false.
 	Bridge bool `yaml:"bridge"`
+	// Process makes a kill, stop, pause or restart act on one named
+	// process of each target node (Vitess's vttablet or mysqld) instead
+	// of the whole node. Default: the whole node.
+	Process string `yaml:"process"`
 	// Delay and Jitter shape latency faults. Default 0.
 	Delay  time.Duration `yaml:"delay"`
 	Jitter time.Duration `yaml:"jitter"`

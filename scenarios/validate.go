@@ -117,7 +117,7 @@ func (s *Scenario) FaultSpecs() []faults.Spec {
 	for i, f := range s.Faults {
 		out = append(out, faults.Spec{
 			ID: i, Name: f.Name, Kind: f.Kind, At: f.At, Duration: f.Duration,
-			Target: f.Target, Peers: f.Peers, OneWay: f.OneWay, Bridge: f.Bridge,
+			Target: f.Target, Peers: f.Peers, OneWay: f.OneWay, Bridge: f.Bridge, Process: f.Process,
 			Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, Rate: int64(f.Rate),
 			Via: f.Via, Offset: f.Offset, CPUWorkers: f.CPUWorkers, CPULoad: f.CPULoad, Memory: int64(f.Memory),
 			Path: f.Path, Percent: f.Percent, Errno: f.Errno, GracePeriod: f.GracePeriod, Force: f.Force,
@@ -446,7 +446,7 @@ func (v *validator) faults(env Env, eng engines.Engine) {
 func (v *validator) selector(path string, s faults.Selector, topo platform.Topology, canLead bool, eng engines.Engine, required bool) {
 	if s.IsZero() {
 		if required {
-			v.errorf(path, "required (leader, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all)")
+			v.errorf(path, "required (leader, primaries, follower, leader-zone, node:N, nodes:A,B, zone:Z, region:R, minority, majority, random, all)")
 		}
 		return
 	}

@@ -134,6 +134,10 @@ const (
 	// that no client could begin within the operation timeout; Detail
 	// is "skipped=N", the total so far. Recorded at most once a second.
 	EventLoadShortfall = "load-shortfall"
+	// EventDeployed says what the engine runs, when it says more than its
+	// name and version (Detail: "Vitess v24.0.4 with 5 MariaDB
+	// compatibility changes on MariaDB 10.11.19").
+	EventDeployed = "deployed"
 )
 
 // End is the offset of the last thing the history recorded.

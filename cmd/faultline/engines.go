@@ -22,6 +22,7 @@ func newEnginesCmd() *cobra.Command {
 
 func newEnginesBuildCmd() *cobra.Command {
 	var flavor, bin string
+	var without []string
 	cmd := &cobra.Command{
 		Use:   "build vitess",
 		Short: "Build an engine's programs from its pinned Go module into the cache; a no-op when cached",
@@ -43,7 +44,7 @@ nothing is built: the directory is checked for every program.`,
 				return inputError(fmt.Errorf("engines build: --flavor %q: want mariadb or mysql", excerpt.Value(flavor)))
 			}
 			start := time.Now()
-			d, err := dist.Build(cmd.Context(), dist.Options{Flavor: f, Bin: bin}, cmd.ErrOrStderr())
+			d, err := dist.Build(cmd.Context(), dist.Options{Flavor: f, Bin: bin, Without: without}, cmd.ErrOrStderr())
 			if err != nil {
 				return infraError(err)
 			}
@@ -52,6 +53,7 @@ nothing is built: the directory is checked for every program.`,
 		},
 	}
 	cmd.Flags().StringVar(&flavor, "flavor", string(dist.MariaDB), "the MySQL server the programs are for: mariadb (with faultline's compatibility changes) or mysql (stock)")
+	cmd.Flags().StringSliceVar(&without, "without", nil, "leave out these MariaDB compatibility changes (by name), to see what each answers; run the result with --vitess-bin")
 	cmd.Flags().StringVar(&bin, "vitess-bin", "", "use the Vitess programs in this directory instead of building (default $"+dist.EnvBin+")")
 	return cmd
 }

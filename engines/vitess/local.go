@@ -3,6 +3,7 @@ package vitess
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -47,10 +48,16 @@ type deployment struct {
 	server serverBinary
 	cp     platform.Node
 	ctl    vtctl
-	gates  []gate // one per cell, in cell order
+	// bin maps each program node processes run to the path they run it
+	// at (platform.FileSharer).
+	bin   map[string]string
+	gates []gate // one per cell, in cell order
 
 	mu   sync.Mutex
 	last []primary // the primaries last read, for Leaders during a topo outage
+	// routed maps each table of a sharded keyspace to its key column:
+	// the VSchema's tables.
+	routed map[string]string
 }
 
 // gate is a vtgate: the MySQL endpoint of one cell.
@@ -68,9 +75,10 @@ func topoArgs(etcdAddr string) []string {
 	}
 }
 
-// logArgs send a Vitess program's log to its standard error, which the
-// platform collects in the process's log file.
-var logArgs = []string{"--logtostderr"}
+// logArgs are the logging flags of every Vitess program: v24 logs
+// structured JSON to standard error by default, which the platform
+// collects in the process's log file.
+var logArgs = []string{"--log-level=info"}
 
 func port(c platform.Cluster, node, name string) (int, error) {
 	pa, ok := c.(portAllocator)
@@ -105,7 +113,15 @@ func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessH
 	if err != nil {
 		return nil, err
 	}
-	dep := &deployment{cfg: cfg, plan: p, dist: d, server: server, cp: cp}
+	dep := &deployment{cfg: cfg, plan: p, dist: d, server: server, cp: cp, bin: map[string]string{}}
+	for _, prog := range []string{"mysqlctl", "vtctld", "vtgate", "vtorc", "vttablet"} {
+		dep.bin[prog] = d.Path(prog)
+		if fs, ok := c.(platform.FileSharer); ok {
+			if dep.bin[prog], err = fs.Share(d.Path(prog)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	start := time.Now()
 	step := func(format string, args ...any) {
 		log("vitess: %s: "+format, append([]any{time.Since(start).Round(100 * time.Millisecond)}, args...)...)
@@ -154,20 +170,110 @@ func deployLocal(ctx context.Context, c platform.Cluster, host platform.ProcessH
 	if err := dep.startVTOrc(ctx, c, host, topo); err != nil {
 		return nil, fmt.Errorf("vtorc: %w", err)
 	}
-	for _, cl := range p.Cells {
-		gt, err := dep.startGate(ctx, c, host, topo, cl)
-		if err != nil {
-			return nil, fmt.Errorf("vtgate of cell %s: %w", cl.Name, err)
-		}
-		dep.gates = append(dep.gates, gt)
+	dep.gates = make([]gate, len(p.Cells))
+	g, gctx = errgroup.WithContext(ctx)
+	for i, cl := range p.Cells {
+		g.Go(func() error {
+			gt, err := dep.startGate(gctx, c, host, topo, cl)
+			if err != nil {
+				return fmt.Errorf("vtgate of cell %s: %w", cl.Name, err)
+			}
+			dep.gates[i] = gt
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	step("VTOrc and %d vtgates", len(dep.gates))
 	return dep, nil
 }
 
-// shardedVSchema routes every table by a hash of its first primary-key
-// column, named per table when the workload creates it (ALTER VSCHEMA).
-const shardedVSchema = `{"sharded": true, "vindexes": {"hash": {"type": "hash"}}}`
+// shardedVSchema is a sharded keyspace's VSchema before any table: tables
+// are added as the workload creates them (RouteTable), each routed by
+// the xxhash of its key column, which takes any column type.
+const shardedVSchema = `{"sharded": true, "vindexes": {"xxhash": {"type": "xxhash"}}}`
+
+// vschema is a sharded keyspace's VSchema with tables routed by key.
+func vschema(tables map[string]string) ([]byte, error) {
+	type colVindex struct {
+		Column string `json:"column"`
+		Name   string `json:"name"`
+	}
+	type table struct {
+		ColumnVindexes []colVindex `json:"column_vindexes"`
+	}
+	v := struct {
+		Sharded  bool                         `json:"sharded"`
+		Vindexes map[string]map[string]string `json:"vindexes"`
+		Tables   map[string]table             `json:"tables"`
+	}{Sharded: true, Vindexes: map[string]map[string]string{"xxhash": {"type": "xxhash"}}, Tables: map[string]table{}}
+	for name, key := range tables {
+		v.Tables[name] = table{ColumnVindexes: []colVindex{{Column: key, Name: "xxhash"}}}
+	}
+	return json.Marshal(v)
+}
+
+// routeTable adds table to a sharded keyspace's VSchema, routed by key,
+// and waits until every vtgate knows it. An unsharded keyspace needs
+// nothing.
+func (dep *deployment) routeTable(ctx context.Context, table, key string) error {
+	if dep.cfg.Shards <= 1 {
+		return nil
+	}
+	dep.mu.Lock()
+	if dep.routed == nil {
+		dep.routed = map[string]string{}
+	}
+	dep.routed[table] = key
+	b, err := vschema(dep.routed)
+	dep.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if _, err := dep.ctl.run(ctx, "ApplyVSchema", "--vschema="+string(b), Keyspace); err != nil {
+		return fmt.Errorf("vitess: apply the VSchema: %w", err)
+	}
+	for _, g := range dep.gates {
+		if err := waitVSchemaTable(ctx, g.MySQL, table); err != nil {
+			return fmt.Errorf("vitess: vtgate of cell %s: %w", g.Cell.Name, err)
+		}
+	}
+	return nil
+}
+
+// waitVSchemaTable polls a vtgate until its VSchema for the keyspace
+// lists table.
+func waitVSchemaTable(ctx context.Context, addr, table string) error {
+	db, err := sql.Open("mysql", dsn(addr, Keyspace))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		rows, err := db.QueryContext(ctx, "SHOW VSCHEMA TABLES")
+		if err == nil {
+			found := false
+			for rows.Next() {
+				var name string
+				if rows.Scan(&name) == nil && name == table {
+					found = true
+				}
+			}
+			rows.Close()
+			if found {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("table %s not in its VSchema: %w (last error: %v)", table, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 func (dep *deployment) startTopo(ctx context.Context, c platform.Cluster, host platform.ProcessHost) (string, error) {
 	client, err := port(c, dep.cp.Name, "topo-client")
@@ -216,7 +322,7 @@ func (dep *deployment) startVtctld(ctx context.Context, c platform.Cluster, host
 		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
 	)
 	err = host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: procVtctld, Path: dep.dist.Path("vtctld"), Args: args,
+		Name: procVtctld, Path: dep.bin["vtctld"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(addr),
 	})
@@ -257,7 +363,7 @@ func (dep *deployment) startTablet(ctx context.Context, c platform.Cluster, host
 		"--config-file-not-found-handling=ignore",
 	)
 	err = host.Run(ctx, n.Name, platform.Process{
-		Name: ProcTablet, Path: dep.dist.Path("vttablet"), Args: args,
+		Name: ProcTablet, Path: dep.bin["vttablet"], Args: args,
 		Env:   []string{"VTDATAROOT=" + root, "TMPDIR=" + root},
 		Ready: listening(hostPort(n, grpcPort)),
 	})
@@ -276,7 +382,7 @@ func (dep *deployment) mysqldProcess(root string, n platform.Node, uid uint32, m
 	dir := filepath.Join(root, fmt.Sprintf("vt_%010d", uid))
 	done := filepath.Join(dir, ".faultline-initialized")
 	extra := filepath.Join(root, "extra.cnf")
-	mysqlctl := []string{dep.dist.Path("mysqlctl"), "--logtostderr", "--tablet-uid=" + strconv.FormatUint(uint64(uid), 10), "--mysql-port=" + strconv.Itoa(mysqlPort)}
+	mysqlctl := []string{dep.bin["mysqlctl"], "--tablet-uid=" + strconv.FormatUint(uint64(uid), 10), "--mysql-port=" + strconv.Itoa(mysqlPort)}
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	if dep.server.Identity != "" {
@@ -343,7 +449,7 @@ func (dep *deployment) startVTOrc(ctx context.Context, c platform.Cluster, host 
 	args = append(args, "--cell="+dep.plan.Cells[0].Name, "--port="+strconv.Itoa(http), "--bind-address="+dep.cp.Addr)
 	args = append(args, dep.cfg.VTOrc.args()...)
 	return host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: procVTOrc, Path: dep.dist.Path("vtorc"), Args: args,
+		Name: procVTOrc, Path: dep.bin["vtorc"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(hostPort(dep.cp, http)),
 	})
@@ -362,7 +468,7 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 	args = append(args,
 		"--cell="+cl.Name,
 		"--cells-to-watch="+strings.Join(dep.plan.cellNames(), ","),
-		"--tablet-types-to-wait=PRIMARY,REPLICA",
+		"--tablet-types-to-wait=PRIMARY",
 		"--port="+strconv.Itoa(ports["http"]), "--grpc-port="+strconv.Itoa(ports["grpc"]),
 		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
 		"--mysql-server-port="+strconv.Itoa(ports["mysql"]),
@@ -375,7 +481,7 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 	)
 	gt := gate{Cell: cl, MySQL: hostPort(dep.cp, ports["mysql"])}
 	err := host.Run(ctx, dep.cp.Name, platform.Process{
-		Name: "vtgate-" + cl.Name, Path: dep.dist.Path("vtgate"), Args: args,
+		Name: "vtgate-" + cl.Name, Path: dep.bin["vtgate"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
 		Ready: listening(gt.MySQL),
 	})

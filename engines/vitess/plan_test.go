@@ -155,3 +155,14 @@ func TestClaimedIsolation(t *testing.T) {
 		}
 	}
 }
+
+func TestVSchema(t *testing.T) {
+	b, err := vschema(map[string]string{"fl_x_register": "k", "fl_x_bank": "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"sharded":true,"vindexes":{"xxhash":{"type":"xxhash"}},"tables":{"fl_x_bank":{"column_vindexes":[{"column":"id","name":"xxhash"}]},"fl_x_register":{"column_vindexes":[{"column":"k","name":"xxhash"}]}}}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}

@@ -62,6 +62,8 @@ var (
 	_ engines.Doctor           = (*Engine)(nil)
 	_ engines.Manifester       = (*Engine)(nil)
 	_ engines.Teardown         = (*Engine)(nil)
+	_ engines.Describer        = (*Engine)(nil)
+	_ engines.TableRouter      = (*Engine)(nil)
 )
 
 // New returns the vitess engine.
@@ -282,6 +284,17 @@ func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.E
 		return nil, err
 	}
 	return d.endpoints(), nil
+}
+
+// RouteTable implements engines.TableRouter: in a sharded keyspace the
+// table joins the VSchema, its rows routed by the xxhash of key; an
+// unsharded keyspace routes every table to its one shard already.
+func (e *Engine) RouteTable(ctx context.Context, c platform.Cluster, table, key string) error {
+	d, err := e.deployment(c)
+	if err != nil {
+		return err
+	}
+	return d.routeTable(ctx, table, key)
 }
 
 // Leaders implements engines.Leaders: every shard's primary, from the

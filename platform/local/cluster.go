@@ -2,6 +2,8 @@ package local
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +59,7 @@ var (
 	_ platform.LogExporter       = (*Cluster)(nil)
 	_ platform.ProcessController = (*Cluster)(nil)
 	_ platform.ControlPlaneHost  = (*Cluster)(nil)
+	_ platform.FileSharer        = (*Cluster)(nil)
 )
 
 func newCluster(ctx context.Context, opts Options, layout []platform.Node, isolate bool) (c *Cluster, err error) {
@@ -191,6 +194,46 @@ func (c *Cluster) placeExecutable() (string, error) {
 	}
 	if err := copyFile(src, dst); err != nil {
 		return "", fmt.Errorf("copy the executable for node processes: %w", err)
+	}
+	return dst, nil
+}
+
+// Share implements platform.FileSharer: when nodes run as their own
+// uids, the file is hard-linked (or, across file systems, copied) into
+// the cluster's bin/shared/HASH/ directory, HASH naming the directory it
+// came from, so that programs of the same name from two places do not
+// collide.
+func (c *Cluster) Share(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("local: share %s: %w", path, err)
+	}
+	if !c.isolate {
+		return abs, nil
+	}
+	sum := sha256.Sum256([]byte(filepath.Dir(abs)))
+	dir := filepath.Join(c.dir, "bin", "shared", hex.EncodeToString(sum[:4]))
+	dst := filepath.Join(dir, filepath.Base(abs))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("local: share %s: %w", path, err)
+	}
+	if err := os.Chmod(filepath.Join(c.dir, "bin"), 0o755); err != nil {
+		return "", fmt.Errorf("local: share %s: %w", path, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("local: share %s: %w", path, err)
+	}
+	if fi.Mode().Perm()&0o004 != 0 && os.Link(abs, dst) == nil {
+		return dst, nil
+	}
+	if err := copyFile(abs, dst); err != nil {
+		return "", fmt.Errorf("local: share %s: %w", path, err)
 	}
 	return dst, nil
 }

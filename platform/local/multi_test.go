@@ -3,6 +3,8 @@ package local
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,5 +138,36 @@ func TestControlPlaneNode(t *testing.T) {
 		if seen != cp.Addr {
 			t.Errorf("n1 saw the control plane's connection come from %s, want %s", seen, cp.Addr)
 		}
+	}
+}
+
+func TestShare(t *testing.T) {
+	c := newTestCluster(t, Options{}, threeZones(1, 0, 0))
+	src := filepath.Join(t.TempDir(), "prog")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Share(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Share(src)
+	if err != nil || again != got {
+		t.Errorf("sharing twice: %s, %v; want %s", again, err, got)
+	}
+	if !c.isolate {
+		if got != src {
+			t.Errorf("without isolation: %s, want the file itself", got)
+		}
+		return
+	}
+	if !strings.HasPrefix(got, c.Dir()+string(filepath.Separator)) {
+		t.Errorf("shared at %s, outside the cluster's directory %s", got, c.Dir())
+	}
+	if b, err := os.ReadFile(got); err != nil || string(b) != "#!/bin/sh\n" {
+		t.Errorf("shared copy: %q, %v", b, err)
+	}
+	if err := searchable(filepath.Dir(got)); err != nil {
+		t.Error(err)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	Generator workload.Generator
 	// Run names the run; its tables are named after it.
 	Run string
+	// Route, if set, is called after each table is created, with the
+	// table and its key column, before any row is written: for engines
+	// that must be told how to route a table (engines.TableRouter).
+	Route func(ctx context.Context, table, key string) error
 }
 
 // Connect checks the configuration, creates the workload's tables (and
@@ -68,7 +72,7 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 		return nil, nil, fmt.Errorf("sql client: %w", err)
 	}
 	defer db.Close()
-	if err := setup(ctx, db, d, t, cfg.Kind, cfg.Generator); err != nil {
+	if err := setup(ctx, db, d, t, cfg.Kind, cfg.Generator, cfg.Route); err != nil {
 		return nil, nil, fmt.Errorf("sql client: setup on %s: %w", cfg.Endpoints[0].Node, err)
 	}
 	q := newStatements(d, t)

@@ -160,3 +160,24 @@ func TestParseList(t *testing.T) {
 type safeToRetry struct{ error }
 
 func (safeToRetry) SafeToRetry() bool { return true }
+
+func TestTableKey(t *testing.T) {
+	d, _ := dialectFor("mysql")
+	tb := tablesFor("run-1")
+	got := map[string]string{}
+	for _, kind := range Kinds() {
+		for _, stmt := range d.schema(tb, kind) {
+			table, key := tableKey(stmt)
+			got[table] = key
+		}
+	}
+	want := map[string]string{tb.register: "k", tb.ledger: "k", tb.bank: "id", tb.list: "k"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for table, key := range want {
+		if got[table] != key {
+			t.Errorf("%s: key %q, want %q", table, got[table], key)
+		}
+	}
+}

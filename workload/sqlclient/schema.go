@@ -65,6 +65,15 @@ func (d dialect) schema(t tables, kind string) []string {
 	return nil
 }
 
+// tableKey reads the table and its first column, the key, from one of
+// schema's CREATE TABLE statements.
+func tableKey(stmt string) (table, key string) {
+	rest := strings.TrimPrefix(stmt, "CREATE TABLE IF NOT EXISTS ")
+	table, rest, _ = strings.Cut(rest, " (")
+	key, _, _ = strings.Cut(rest, " ")
+	return table, key
+}
+
 // balancer is the bank generator's view Setup needs.
 type balancer interface {
 	InitialBalances() map[string]int64
@@ -73,10 +82,17 @@ type balancer interface {
 // setup creates the workload's tables and, for the bank, its accounts
 // with their initial balances. Run twice for the same run, it leaves the
 // tables as they are.
-func setup(ctx context.Context, db *sql.DB, d dialect, t tables, kind string, gen workload.Generator) error {
+func setup(ctx context.Context, db *sql.DB, d dialect, t tables, kind string, gen workload.Generator, route func(ctx context.Context, table, key string) error) error {
 	for _, stmt := range d.schema(t, kind) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create tables: %s: %w", stmt, err)
+		}
+		if route == nil {
+			continue
+		}
+		table, key := tableKey(stmt)
+		if err := route(ctx, table, key); err != nil {
+			return fmt.Errorf("route table %s by %s: %w", table, key, err)
 		}
 	}
 	if kind != KindBank {

@@ -48,7 +48,10 @@ func Build(ctx context.Context, opts Options, progress io.Writer) (Dist, error) 
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return Dist{}, fmt.Errorf("vitess programs: %w", err)
 	}
-	key := Key(opts.version(), opts.flavor())
+	key, err := opts.key()
+	if err != nil {
+		return Dist{}, err
+	}
 	release, err := lock(filepath.Join(root, "."+key+".lock"), progress)
 	if err != nil {
 		return Dist{}, err
@@ -109,7 +112,10 @@ func (b *builder) run(ctx context.Context) (err error) {
 	}
 	defer b.log.Close()
 	version, flavor := b.opts.version(), b.opts.flavor()
-	changes := flavor.Changes()
+	changes, err := b.opts.changes()
+	if err != nil {
+		return err
+	}
 	b.say("building %s for %s with %d compatibility changes into %s (a cold build takes about 8 minutes on 2 cores)", Release(version), flavor, len(changes), filepath.Join(b.root, b.key))
 
 	mod := filepath.Join(b.work, "build")
@@ -152,7 +158,7 @@ func (b *builder) run(ctx context.Context) (err error) {
 	for i, c := range changes {
 		names[i] = c.Name
 	}
-	manifest, err := json.MarshalIndent(Dist{ModuleVersion: version, Flavor: flavor, Changes: names}, "", "  ")
+	manifest, err := json.MarshalIndent(Dist{ModuleVersion: version, Flavor: flavor, Changes: names, Without: b.opts.Without}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -245,6 +245,18 @@ func unknownSystemVariable(err error) bool {
 			},
 		},
 		{
+			Name: "tx-isolation-for-set-transaction",
+			Why:  "MariaDB 10.11 names the session's isolation level tx_isolation (transaction_isolation only arrived in 11.1), and vtgate turns every SET TRANSACTION ISOLATION LEVEL (which go-sql-driver/mysql sends for a transaction's level) into a check and a setting of @@transaction_isolation, which MariaDB rejects (error 1193)",
+			Edits: []Edit{
+				{
+					File: "go/vt/sqlparser/sql.go",
+					Old:  `			yyLOCAL = &SetExpr{Var: NewSetVariable(TransactionIsolationStr, NextTxScope), Expr: NewStrLiteral(yyDollar[3].str())}`,
+					New: `			// faultline (MariaDB): MariaDB 10.11 knows tx_isolation only.
+			yyLOCAL = &SetExpr{Var: NewSetVariable("tx_isolation", NextTxScope), Expr: NewStrLiteral(yyDollar[3].str())}`,
+				},
+			},
+		},
+		{
 			Name: "init-db-without-super-read-only",
 			Why:  "the embedded init_db.sql that mysqlctl init runs reads and sets super_read_only, which MariaDB rejects (error 1193), so init fails",
 			Edits: []Edit{

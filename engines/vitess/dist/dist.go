@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -73,6 +74,8 @@ type Dist struct {
 	Flavor Flavor `json:"flavor,omitempty"`
 	// Changes names the compatibility changes built in, in order.
 	Changes []string `json:"changes,omitempty"`
+	// Without names the flavour's changes left out (Options.Without).
+	Without []string `json:"without,omitempty"`
 	// User is set for a directory the user supplied (--vitess-bin,
 	// FAULTLINE_VITESS_BIN): faultline did not build it.
 	User bool `json:"user,omitempty"`
@@ -89,6 +92,9 @@ func (d Dist) String() string {
 		return "Vitess programs supplied by the user in " + d.Dir
 	}
 	s := "Vitess " + Release(d.ModuleVersion)
+	if len(d.Without) > 0 {
+		s += " without the MariaDB change(s) " + strings.Join(d.Without, ", ") + ","
+	}
 	switch n := len(d.Changes); {
 	case n == 1:
 		return s + " with 1 MariaDB compatibility change"
@@ -114,6 +120,41 @@ type Options struct {
 	Bin string
 	// Go is the go command; empty is "go" from PATH.
 	Go string
+	// Without names changes of the flavour to leave out, to show what
+	// each one answers (a scenario that fails without it); the build is
+	// keyed apart and never presented as complete.
+	Without []string
+}
+
+// changes returns the flavour's changes less those left out, or an error
+// naming a change to leave out that does not exist.
+func (o Options) changes() ([]Change, error) {
+	all := o.flavor().Changes()
+	var out []Change
+	for _, c := range all {
+		if !slices.Contains(o.Without, c.Name) {
+			out = append(out, c)
+		}
+	}
+	for _, w := range o.Without {
+		if !slices.ContainsFunc(all, func(c Change) bool { return c.Name == w }) {
+			var names []string
+			for _, c := range all {
+				names = append(names, c.Name)
+			}
+			return nil, fmt.Errorf("vitess programs: no %s change %q to leave out (known: %s)", o.flavor(), w, strings.Join(names, ", "))
+		}
+	}
+	return out, nil
+}
+
+// key is the cache key of opts' build.
+func (o Options) key() (string, error) {
+	cs, err := o.changes()
+	if err != nil {
+		return "", err
+	}
+	return keyOf(o.version(), o.flavor(), cs), nil
 }
 
 func (o Options) flavor() Flavor {
@@ -152,9 +193,13 @@ func (o Options) cacheDir() (string, error) {
 // and a hash of the flavour and of every change's edits, so that changing
 // a change builds anew.
 func Key(moduleVersion string, flavor Flavor) string {
+	return keyOf(moduleVersion, flavor, flavor.Changes())
+}
+
+func keyOf(moduleVersion string, flavor Flavor, changes []Change) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", moduleVersion, flavor)
-	for _, c := range flavor.Changes() {
+	for _, c := range changes {
 		fmt.Fprintf(h, "change %s\n", c.Name)
 		for _, e := range c.Edits {
 			fmt.Fprintf(h, "%s\n%q\n%q\n", e.File, e.Old, e.New)
@@ -187,7 +232,11 @@ func Find(opts Options) (Dist, error) {
 	if err != nil {
 		return Dist{}, err
 	}
-	dir := filepath.Join(root, Key(opts.version(), opts.flavor()))
+	key, err := opts.key()
+	if err != nil {
+		return Dist{}, err
+	}
+	dir := filepath.Join(root, key)
 	b, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, os.ErrNotExist) {
 		return Dist{}, &NotBuiltError{Dir: dir}

@@ -176,3 +176,28 @@ func TestMariaDBChangesApply(t *testing.T) {
 		t.Error("init_db.sql still sets super_read_only")
 	}
 }
+
+func TestWithout(t *testing.T) {
+	all, err := Options{}.key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all != Key(ModuleVersion, MariaDB) {
+		t.Errorf("no change left out: key %s, want %s", all, Key(ModuleVersion, MariaDB))
+	}
+	less, err := Options{Without: []string{"relay-log-position-from-gtid-io-pos"}}.key()
+	if err != nil || less == all {
+		t.Errorf("leaving a change out: key %s (%v), the same as the full build's", less, err)
+	}
+	cs, _ := Options{Without: []string{"relay-log-position-from-gtid-io-pos"}}.changes()
+	if len(cs) != len(MariaDBChanges())-1 {
+		t.Errorf("%d changes left, want %d", len(cs), len(MariaDBChanges())-1)
+	}
+	if _, err := (Options{Without: []string{"nope"}}).key(); err == nil || !strings.Contains(err.Error(), `no mariadb change "nope"`) {
+		t.Errorf("an unknown change: %v", err)
+	}
+	d := Dist{ModuleVersion: ModuleVersion, Flavor: MariaDB, Changes: []string{"a", "b"}, Without: []string{"c"}}
+	if got := d.String(); got != "Vitess v24.0.4 without the MariaDB change(s) c, with 2 MariaDB compatibility changes" {
+		t.Errorf("String() = %q", got)
+	}
+}
