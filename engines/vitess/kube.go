@@ -138,3 +138,16 @@ func (e *Engine) Teardown(ctx context.Context, c platform.Cluster) error {
 	}
 	return d.teardown(ctx)
 }
+
+// Pods implements engines.PodOwner on Kubernetes: the tablets' pods
+// (vttablet and mysqld), not the operator, vtgates, vtctld or VTOrc.
+func (e *Engine) Pods(c platform.Cluster) (engines.PodSet, error) {
+	if _, ok := e.operator(c); !ok {
+		return engines.PodSet{}, fmt.Errorf("vitess: not deployed through vitess-operator on cluster %s", c.Name())
+	}
+	return engines.PodSet{
+		Namespace:  OperatorClusterNamespace,
+		Labels:     map[string]string{opComponent: "vttablet", "planetscale.com/cluster": OperatorClusterName},
+		Containers: []string{"vttablet", "mysqld"},
+	}, nil
+}

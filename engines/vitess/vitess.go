@@ -62,6 +62,7 @@ var (
 	_ engines.Doctor           = (*Engine)(nil)
 	_ engines.Manifester       = (*Engine)(nil)
 	_ engines.Teardown         = (*Engine)(nil)
+	_ engines.PodOwner         = (*Engine)(nil)
 	_ engines.Describer        = (*Engine)(nil)
 	_ engines.TableRouter      = (*Engine)(nil)
 )
