@@ -134,7 +134,7 @@ func (ms *MatrixSelection) HeatMapSVG() template.HTML {
 	for i, row := range grid {
 		y := headH + i*(boxH+gap)
 		fmt.Fprintf(&b, `<g class="row" data-engine="%s">`, esc(ms.Matrix.Engines[i].ID))
-		fmt.Fprintf(&b, `<text x="4" y="%d" class="big">%s</text>`, y+boxH/2+4, esc(shorten(ms.Matrix.Engine(ms.Matrix.Engines[i].ID).Title(), 30)))
+		fmt.Fprintf(&b, `<text x="4" y="%d" class="big">%s</text>`, y+boxH/2+4, esc(shorten(ms.Matrix.Engine(ms.Matrix.Engines[i].ID).Title(), 25)))
 		for j, c := range row {
 			x := labelW + j*(boxW+gap)
 			fill, line1, line2, cls := "#f3f4f6", "n/a", "", ""

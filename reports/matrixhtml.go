@@ -56,6 +56,7 @@ func matrixFuncs(outDir string, ms *MatrixSelection) template.FuncMap {
 			return v
 		},
 		"pct":       func(v float64) float64 { return 100 * v },
+		"short":     shorten,
 		"isNum":     func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
 		"first3":    func(ps []Priced) []Priced { return ps[:min(3, len(ps))] },
 		"heatScale": func(m *MatrixSelection) float64 { return m.heatScale() },

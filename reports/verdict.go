@@ -93,22 +93,42 @@ func Evaluate(req Requirements, engine string, cells []CellView, c *CostRow) Req
 		}
 	}
 	row.Ran = len(ran)
+	if len(ran) == 0 {
+		// Nothing to decide from: say so once, rather than what each
+		// rule found missing.
+		for _, d := range evaluate(req, nil, c) {
+			if d.Status != NotMeasured || d.Requirement == ReqBudget {
+				row.Decisions = append(row.Decisions, d)
+				continue
+			}
+			d.Why, d.Cell, d.Link = "no cell of it ran", "", ""
+			row.Decisions = append(row.Decisions, d)
+		}
+		return row
+	}
+	row.Decisions = evaluate(req, ran, c)
+	return row
+}
+
+// evaluate decides each requirement asked from the cells with evidence.
+func evaluate(req Requirements, ran []CellView, c *CostRow) []Decision {
+	var out []Decision
 	if req.Survive != "" {
-		row.Decisions = append(row.Decisions, decideSurvive(req.Survive, ran))
+		out = append(out, decideSurvive(req.Survive, ran))
 	}
 	if req.RPO != nil {
-		row.Decisions = append(row.Decisions, decideRPO(*req.RPO, ran))
+		out = append(out, decideRPO(*req.RPO, ran))
 	}
 	if req.RTOMax > 0 {
-		row.Decisions = append(row.Decisions, decideRTO(req.RTOMax, req.Survive, ran))
+		out = append(out, decideRTO(req.RTOMax, req.Survive, ran))
 	}
 	if req.Isolation != "" {
-		row.Decisions = append(row.Decisions, decideIsolation(req.Isolation, ran))
+		out = append(out, decideIsolation(req.Isolation, ran))
 	}
 	if req.Budget > 0 {
-		row.Decisions = append(row.Decisions, decideBudget(req.Budget, c))
+		out = append(out, decideBudget(req.Budget, c))
 	}
-	return row
+	return out
 }
 
 func decided(req, asked, status, why string, c *CellView) Decision {

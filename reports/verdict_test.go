@@ -96,7 +96,7 @@ func TestEvaluate(t *testing.T) {
 		{name: "budget met", req: reports.Requirements{Budget: 5000}, cost: priced("e", 3000), want: []string{reports.Met}},
 		{name: "budget not priced", req: reports.Requirements{Budget: 5000}, want: []string{reports.NotMeasured}},
 		{name: "cells that did not run are no evidence", req: reports.Requirements{Survive: "node"},
-			cells: []reports.CellView{{MatrixCell: reports.MatrixCell{ID: "e/kill/register", Engine: "e", Status: "not-run"}, Scope: "node"}}, want: []string{reports.NotMeasured}},
+			cells: []reports.CellView{{MatrixCell: reports.MatrixCell{ID: "e/kill/register", Engine: "e", Status: "not-run"}, Scope: "node"}}, want: []string{reports.NotMeasured}, why: "no cell of it ran"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
