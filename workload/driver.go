@@ -386,8 +386,10 @@ func (d *Driver) timeout() time.Duration {
 
 // Final performs the generator's final reads, retrying each until it
 // succeeds or ctx is done, and marks them Final. It returns an error if a
-// read never succeeded; the attempts are in the history either way.
+// read never succeeded; the attempts are in the history either way, and
+// flushed to its writer when Final returns.
 func (d *Driver) Final(ctx context.Context) error {
+	defer d.Recorder.Flush()
 	var errs []error
 	for _, want := range d.Gen.Final() {
 		if err := d.final(ctx, want); err != nil {
