@@ -396,7 +396,7 @@ func (dep *deployment) mysqldProcess(root string, n platform.Node, uid uint32, m
 			quote(root), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")),
 			quote(dep.server.Identity), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")))
 	}
-	fmt.Fprintf(&b, "printf '%%s\\n' %s > %s\n", quote("bind-address="+n.Addr), quote(extra))
+	fmt.Fprintf(&b, "printf '%%s\\n' %s %s > %s\n", quote("bind-address="+n.Addr), quote("slave_net_timeout="+strconv.Itoa(dep.cfg.ReplicaNetTimeout)), quote(extra))
 	fmt.Fprintf(&b, "if [ ! -e %s ]; then\n\trm -rf %s\n\t%s init\n\t%s shutdown\n\t: > %s\nfi\n",
 		quote(done), quote(dir), join(mysqlctl), join(mysqlctl), quote(done))
 	// A server killed without mysqld_safe leaves its socket's lock file
@@ -482,8 +482,9 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 	gt := gate{Cell: cl, MySQL: hostPort(dep.cp, ports["mysql"])}
 	err := host.Run(ctx, dep.cp.Name, platform.Process{
 		Name: "vtgate-" + cl.Name, Path: dep.bin["vtgate"], Args: args,
-		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
-		Ready: listening(gt.MySQL),
+		Env: []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
+		// A MySQL handshake, not a mere connection: the server's own.
+		Ready: localdb.Ping("mysql", dsn(gt.MySQL, "")),
 	})
 	return gt, err
 }

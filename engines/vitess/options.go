@@ -80,6 +80,11 @@ var options = localdb.Options{
 		Default: "false",
 		Check:   localdb.OneOf("true", "false"),
 	},
+	"replica_net_timeout": {
+		Doc:     "seconds a replica waits for data from its primary before it takes the connection for dead (mysqld slave_net_timeout; heartbeats every half of it): until then VTOrc sees an unreachable primary whose replicas still replicate, and does not fail over",
+		Default: "60",
+		Check:   localdb.IntRange(2, 3600),
+	},
 	"vtgate_buffer": {
 		Doc:     "whether vtgate holds primary traffic during a failover instead of failing it (vtgate --enable-buffer, window 10s, at most 20s per failover)",
 		Default: "true",
@@ -106,6 +111,8 @@ type config struct {
 	Clients         string
 	VTOrc           vtorcConfig
 	Buffer          bool
+	// ReplicaNetTimeout is mysqld's slave_net_timeout, in seconds.
+	ReplicaNetTimeout int
 }
 
 // vtorcConfig is VTOrc's knobs that bound failover time.
@@ -127,12 +134,13 @@ func parseConfig(set map[string]string) (config, []error) {
 	shards, _ := strconv.Atoi(v["shards"])
 	dur := func(k string) time.Duration { d, _ := time.ParseDuration(v[k]); return d }
 	return config{
-		Durability:      v["durability"],
-		Shards:          shards,
-		Flavor:          dist.Flavor(v["flavor"]),
-		TransactionMode: v["transaction_mode"],
-		Clients:         v["clients"],
-		Buffer:          v["vtgate_buffer"] == "true",
+		Durability:        v["durability"],
+		Shards:            shards,
+		Flavor:            dist.Flavor(v["flavor"]),
+		TransactionMode:   v["transaction_mode"],
+		Clients:           v["clients"],
+		Buffer:            v["vtgate_buffer"] == "true",
+		ReplicaNetTimeout: func() int { n, _ := strconv.Atoi(v["replica_net_timeout"]); return n }(),
 		VTOrc: vtorcConfig{
 			InstancePollTime:         dur("vtorc_instance_poll_time"),
 			RecoveryPollDuration:     dur("vtorc_recovery_poll_duration"),

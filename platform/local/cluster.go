@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -48,6 +49,8 @@ type Cluster struct {
 	// control is the control-plane node's index in nodes, or -1 until
 	// an engine asks for it.
 	control int
+	// portRand picks ports (PortFor), under mu.
+	portRand *rand.Rand
 }
 
 var (
@@ -79,8 +82,10 @@ func newCluster(ctx context.Context, opts Options, layout []platform.Node, isola
 		block:   b,
 		procs:   map[string][]*proc{},
 		control: -1,
-		ports:   map[[2]string]int{},
-		spawner: newSpawner(),
+		// Clusters must not pick the same ports: seeded from the id.
+		portRand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), idSeed(id))),
+		ports:    map[[2]string]int{},
+		spawner:  newSpawner(),
 	}
 	// A failed return sets c to nil before deferred calls run: delete
 	// through a copy.
@@ -255,6 +260,12 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
+// idSeed turns a cluster id (hex) into a seed.
+func idSeed(id string) uint64 {
+	n, _ := strconv.ParseUint(id, 16, 64)
+	return n
+}
+
 // Name implements platform.Cluster.
 func (c *Cluster) Name() string { return c.name }
 
@@ -410,14 +421,54 @@ func (c *Cluster) PortFor(node, name string) (int, error) {
 	if p, ok := c.ports[key]; ok {
 		return p, nil
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(n.Addr, "0"))
+	port, err := freePort(n.Addr, c.portRand)
 	if err != nil {
 		return 0, fmt.Errorf("local: port for %s on %s: %w", name, node, err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	c.ports[key] = port
 	return port, nil
+}
+
+// Ports are chosen below the kernel's ephemeral range: a port from that
+// range can be taken, between PortFor and the server's bind, as the
+// source port of an outgoing connection from the same address (a node's
+// processes share it), and a dial to it can then even connect to itself.
+const (
+	minPort          = 10000
+	defaultEphemeral = 32768
+)
+
+// freePort returns a port on addr below the ephemeral range that nothing
+// listens on, or one the kernel picks when that range is too narrow.
+func freePort(addr string, r *rand.Rand) (int, error) {
+	hi := ephemeralLow() - 1
+	for try := 0; hi-minPort > 1000 && try < 100; try++ {
+		p := minPort + r.IntN(hi-minPort+1)
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, itoa(p)))
+		if err == nil {
+			ln.Close()
+			return p, nil
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return defaultEphemeral
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 0 {
+		return defaultEphemeral
+	}
+	return lo
 }
 
 // ChainName names an iptables chain that belongs to this cluster, for
