@@ -134,6 +134,11 @@ type sharedPlatform struct{ c *kind.Cluster }
 func (p sharedPlatform) Name() string                { return kind.Name }
 func (p sharedPlatform) CanInject(kind string) error { return p.c.CanInject(kind) }
 
+// Capabilities implements platform.Describer: the kind platform's.
+func (p sharedPlatform) Capabilities() platform.Capabilities {
+	return (&kind.Platform{}).Capabilities()
+}
+
 func (p sharedPlatform) Create(ctx context.Context, t platform.Topology) (platform.Cluster, error) {
 	nodes, err := p.c.Nodes(ctx)
 	if err != nil {
