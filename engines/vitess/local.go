@@ -490,16 +490,14 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 }
 
 // endpoints are the vtgates' MySQL addresses, one per cell, each with its
-// zone: the clients of a zone use their own cell's vtgate.
+// cell's zone; the SQL clients take them in turn (worker w the vtgate of
+// cell w mod cells), so each client stays with one cell's vtgate.
 func (dep *deployment) endpoints() []engines.Endpoint {
 	out := make([]engines.Endpoint, len(dep.gates))
 	for i, g := range dep.gates {
 		out[i] = engines.Endpoint{
 			Node: dep.cp.Name, Zone: g.Cell.Zone, Region: g.Cell.Region, Addr: g.MySQL,
 			Database: Keyspace, User: User,
-		}
-		if dep.cfg.Clients == ClientsAll {
-			out[i].Zone, out[i].Region = "", ""
 		}
 	}
 	return out
