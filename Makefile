@@ -87,7 +87,7 @@ e2e: images
 # the e2e suite; the kind platform's and the images' own e2e tests; every
 # built-in scenario that passes, as one engine-selection report; the
 # benchmarks.
-NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd vitess-failover vitess-sharded
+NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd vitess-failover vitess-sharded vitess-zone-outage
 nightly: e2e build vitess
 	@$(DEPS) go databases net docker images bench
 	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient ./engines/vitess | $(TESTSUM)
