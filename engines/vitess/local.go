@@ -396,7 +396,12 @@ func (dep *deployment) mysqldProcess(root string, n platform.Node, uid uint32, m
 			quote(root), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")),
 			quote(dep.server.Identity), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")))
 	}
-	fmt.Fprintf(&b, "printf '%%s\\n' %s %s > %s\n", quote("bind-address="+n.Addr), quote("slave_net_timeout="+strconv.Itoa(dep.cfg.ReplicaNetTimeout)), quote(extra))
+	// MariaDB 10.11 knows slave_net_timeout only; MySQL 8.4 replica_net_timeout.
+	netTimeout := "slave_net_timeout"
+	if dep.server.Flavor == dist.MySQL {
+		netTimeout = "replica_net_timeout"
+	}
+	fmt.Fprintf(&b, "printf '%%s\\n' %s %s > %s\n", quote("bind-address="+n.Addr), quote(netTimeout+"="+strconv.Itoa(dep.cfg.ReplicaNetTimeout)), quote(extra))
 	fmt.Fprintf(&b, "if [ ! -e %s ]; then\n\trm -rf %s\n\t%s init\n\t%s shutdown\n\t: > %s\nfi\n",
 		quote(done), quote(dir), join(mysqlctl), join(mysqlctl), quote(done))
 	// A server killed without mysqld_safe leaves its socket's lock file
