@@ -92,7 +92,7 @@ e2e: images
 # scenario that passes, as one engine-selection report; the selection
 # matrix of examples/selection.yaml against the previous night's; the
 # benchmarks.
-NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd kind-etcd-regions vitess-failover vitess-sharded
+NIGHTLY_SCENARIOS := quickstart etcd-partitions etcd-regions postgres-bank postgres-append mariadb-append kind-etcd kind-etcd-regions vitess-failover vitess-sharded vitess-zone-outage
 nightly: e2e build vitess
 	@$(DEPS) go databases net docker images bench browser
 	FAULTLINE_REQUIRE=all $(GOTEST) -tags e2e -timeout 60m ./platform/kind ./images ./faults ./measure ./workload/sqlclient ./matrix ./engines/vitess | $(TESTSUM)

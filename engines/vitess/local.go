@@ -396,7 +396,12 @@ func (dep *deployment) mysqldProcess(root string, n platform.Node, uid uint32, m
 			quote(root), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")),
 			quote(dep.server.Identity), quote(filepath.Join(root, "passwd")), quote(filepath.Join(root, "group")))
 	}
-	fmt.Fprintf(&b, "printf '%%s\\n' %s %s > %s\n", quote("bind-address="+n.Addr), quote("slave_net_timeout="+strconv.Itoa(dep.cfg.ReplicaNetTimeout)), quote(extra))
+	// MariaDB 10.11 knows slave_net_timeout only; MySQL 8.4 replica_net_timeout.
+	netTimeout := "slave_net_timeout"
+	if dep.server.Flavor == dist.MySQL {
+		netTimeout = "replica_net_timeout"
+	}
+	fmt.Fprintf(&b, "printf '%%s\\n' %s %s > %s\n", quote("bind-address="+n.Addr), quote(netTimeout+"="+strconv.Itoa(dep.cfg.ReplicaNetTimeout)), quote(extra))
 	fmt.Fprintf(&b, "if [ ! -e %s ]; then\n\trm -rf %s\n\t%s init\n\t%s shutdown\n\t: > %s\nfi\n",
 		quote(done), quote(dir), join(mysqlctl), join(mysqlctl), quote(done))
 	// A server killed without mysqld_safe leaves its socket's lock file
@@ -490,16 +495,14 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 }
 
 // endpoints are the vtgates' MySQL addresses, one per cell, each with its
-// zone: the clients of a zone use their own cell's vtgate.
+// cell's zone; the SQL clients take them in turn (worker w the vtgate of
+// cell w mod cells), so each client stays with one cell's vtgate.
 func (dep *deployment) endpoints() []engines.Endpoint {
 	out := make([]engines.Endpoint, len(dep.gates))
 	for i, g := range dep.gates {
 		out[i] = engines.Endpoint{
 			Node: dep.cp.Name, Zone: g.Cell.Zone, Region: g.Cell.Region, Addr: g.MySQL,
 			Database: Keyspace, User: User,
-		}
-		if dep.cfg.Clients == ClientsAll {
-			out[i].Zone, out[i].Region = "", ""
 		}
 	}
 	return out

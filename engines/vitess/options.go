@@ -23,12 +23,6 @@ const (
 	TxTwoPC  = "TWOPC"
 )
 
-// Client placement (option clients).
-const (
-	ClientsOwnCell = "own-cell"
-	ClientsAll     = "all"
-)
-
 var options = localdb.Options{
 	"durability": {
 		Doc:     "the keyspace's durability policy (vtctldclient CreateKeyspace --durability-policy): none (asynchronous replication: a failover can lose acknowledged writes), semi_sync (a commit waits for one replica's ack) or cross_cell (for one replica's ack in another cell)",
@@ -49,11 +43,6 @@ var options = localdb.Options{
 		Doc:     "vtgate --transaction-mode: SINGLE refuses transactions across shards; MULTI commits them shard by shard (best effort: a commit can be partial, and nothing isolates them across shards); TWOPC commits them atomically with two-phase commit",
 		Default: TxMulti,
 		Check:   localdb.OneOf(TxSingle, TxMulti, TxTwoPC),
-	},
-	"clients": {
-		Doc:     "which vtgates the workload's clients use: own-cell (each zone's clients their own cell's vtgate, one endpoint per cell) or all (every vtgate, the clients spread over them)",
-		Default: ClientsOwnCell,
-		Check:   localdb.OneOf(ClientsOwnCell, ClientsAll),
 	},
 	"vtorc_instance_poll_time": {
 		Doc:     "how often VTOrc polls each tablet (vtorc --instance-poll-time): detection of a dead primary takes up to about this long",
@@ -108,7 +97,6 @@ type config struct {
 	Shards          int
 	Flavor          dist.Flavor
 	TransactionMode string
-	Clients         string
 	VTOrc           vtorcConfig
 	Buffer          bool
 	// ReplicaNetTimeout is mysqld's slave_net_timeout, in seconds.
@@ -138,7 +126,6 @@ func parseConfig(set map[string]string) (config, []error) {
 		Shards:            shards,
 		Flavor:            dist.Flavor(v["flavor"]),
 		TransactionMode:   v["transaction_mode"],
-		Clients:           v["clients"],
 		Buffer:            v["vtgate_buffer"] == "true",
 		ReplicaNetTimeout: func() int { n, _ := strconv.Atoi(v["replica_net_timeout"]); return n }(),
 		VTOrc: vtorcConfig{

@@ -274,8 +274,7 @@ func (e *Engine) WaitReady(ctx context.Context, c platform.Cluster) error {
 }
 
 // Endpoints implements engines.Engine: one vtgate per cell, with the
-// cell's zone (no zone with option clients=all, so that clients spread
-// over every vtgate).
+// cell's zone.
 func (e *Engine) Endpoints(ctx context.Context, c platform.Cluster) ([]engines.Endpoint, error) {
 	if op, ok := e.operator(c); ok {
 		return op.endpoints(ctx)

@@ -50,3 +50,21 @@ func TestFailoverNeedsRelayLogChange(t *testing.T) {
 		t.Errorf("rto: %s (%s), want fail: the second failover should hang without the relay-log change", rto.Verdict, rto.Summary)
 	}
 }
+
+// TestBankAcrossShards runs vitess-bank-sharded (transfers between
+// accounts on 2 shards under MULTI, both primaries killed) and reports
+// what the bank check finds. Vitess does not isolate or atomically commit
+// across shards under MULTI, so a failed bank check is a finding, not a
+// failure of this test; the test requires a verdict and the figures.
+func TestBankAcrossShards(t *testing.T) {
+	need(t)
+	out := run(t, "vitess-bank-sharded", 10*time.Minute)
+	bank := result(t, out, "bank")
+	t.Logf("bank across 2 shards under MULTI: %s: %s (metrics %v)", bank.Verdict, bank.Summary, bank.Metrics)
+	if bank.Verdict == check.Unknown {
+		t.Errorf("the bank check reached no verdict: %s", bank.Summary)
+	}
+	if bank.Metrics["reads_checked"] == 0 {
+		t.Error("no balance read was checked")
+	}
+}
