@@ -86,6 +86,38 @@ func (t Topology) Zones() [][2]string {
 	return out
 }
 
+// TopologyOf rebuilds a topology from a cluster's worker nodes: their
+// regions and zones in the order the nodes name them, with the count of
+// nodes in each zone.
+func TopologyOf(nodes []Node) Topology {
+	var t Topology
+	for _, n := range Workers(nodes) {
+		ri := -1
+		for i, r := range t.Regions {
+			if r.Name == n.Region {
+				ri = i
+			}
+		}
+		if ri < 0 {
+			t.Regions = append(t.Regions, Region{Name: n.Region})
+			ri = len(t.Regions) - 1
+		}
+		r := &t.Regions[ri]
+		zi := -1
+		for i, z := range r.Zones {
+			if z.Name == n.Zone {
+				zi = i
+			}
+		}
+		if zi < 0 {
+			r.Zones = append(r.Zones, Zone{Name: n.Zone})
+			zi = len(r.Zones) - 1
+		}
+		r.Zones[zi].Nodes++
+	}
+	return t
+}
+
 // Layout names the topology's worker nodes n1, n2, … in region and zone
 // order, with their labels; Addr is left for the platform to fill in.
 func (t Topology) Layout() []Node {

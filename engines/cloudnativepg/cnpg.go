@@ -137,7 +137,7 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	if err != nil {
 		return fmt.Errorf("cloudnativepg: deploy: %w", err)
 	}
-	topo := topologyOf(nodes)
+	topo := platform.TopologyOf(nodes)
 	p, err := plan(spec, topo, c, cfg)
 	if err != nil {
 		return fmt.Errorf("cloudnativepg: deploy: %w", err)
@@ -162,36 +162,6 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	e.deployments[c.Name()] = &deployment{cl: c, kc: kc, instances: instances(spec, topo)}
 	e.mu.Unlock()
 	return nil
-}
-
-// topologyOf rebuilds a topology from a cluster's worker nodes.
-func topologyOf(nodes []platform.Node) platform.Topology {
-	var t platform.Topology
-	for _, n := range platform.Workers(nodes) {
-		ri := -1
-		for i, r := range t.Regions {
-			if r.Name == n.Region {
-				ri = i
-			}
-		}
-		if ri < 0 {
-			t.Regions = append(t.Regions, platform.Region{Name: n.Region})
-			ri = len(t.Regions) - 1
-		}
-		r := &t.Regions[ri]
-		zi := -1
-		for i, z := range r.Zones {
-			if z.Name == n.Zone {
-				zi = i
-			}
-		}
-		if zi < 0 {
-			r.Zones = append(r.Zones, platform.Zone{Name: n.Zone})
-			zi = len(r.Zones) - 1
-		}
-		r.Zones[zi].Nodes++
-	}
-	return t
 }
 
 func (e *Engine) deployment(c platform.Cluster) (*deployment, error) {

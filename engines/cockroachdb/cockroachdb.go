@@ -157,7 +157,7 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	if err != nil {
 		return fmt.Errorf("cockroachdb: deploy: %w", err)
 	}
-	topo := topologyOf(nodes)
+	topo := platform.TopologyOf(nodes)
 	p, err := plan(spec, topo, c, cfg)
 	if err != nil {
 		return fmt.Errorf("cockroachdb: deploy: %w", err)
@@ -289,36 +289,6 @@ func (e *Engine) Teardown(ctx context.Context, c platform.Cluster) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// topologyOf rebuilds a topology from a cluster's worker nodes.
-func topologyOf(nodes []platform.Node) platform.Topology {
-	var t platform.Topology
-	for _, n := range platform.Workers(nodes) {
-		ri := -1
-		for i, r := range t.Regions {
-			if r.Name == n.Region {
-				ri = i
-			}
-		}
-		if ri < 0 {
-			t.Regions = append(t.Regions, platform.Region{Name: n.Region})
-			ri = len(t.Regions) - 1
-		}
-		r := &t.Regions[ri]
-		zi := -1
-		for i, z := range r.Zones {
-			if z.Name == n.Zone {
-				zi = i
-			}
-		}
-		if zi < 0 {
-			r.Zones = append(r.Zones, platform.Zone{Name: n.Zone})
-			zi = len(r.Zones) - 1
-		}
-		r.Zones[zi].Nodes++
-	}
-	return t
 }
 
 // Pods implements engines.PodOwner: the database pods of every region's

@@ -414,7 +414,7 @@ func deployOperator(ctx context.Context, c platform.Cluster, spec engines.Spec, 
 	if err != nil {
 		return nil, fmt.Errorf("vitess: deploy: %w", err)
 	}
-	topo := opTopology(nodes)
+	topo := platform.TopologyOf(nodes)
 	p, err := operatorPlan(spec, topo, c, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vitess: deploy: %w", err)
@@ -436,36 +436,6 @@ func deployOperator(ctx context.Context, c platform.Cluster, spec engines.Spec, 
 		return nil, fmt.Errorf("vitess: deploy: %w", err)
 	}
 	return &opDeployment{cl: c, kc: kc, cfg: cfg}, nil
-}
-
-// opTopology rebuilds the zones of a cluster's worker nodes.
-func opTopology(nodes []platform.Node) platform.Topology {
-	var t platform.Topology
-	for _, n := range platform.Workers(nodes) {
-		ri := -1
-		for i, r := range t.Regions {
-			if r.Name == n.Region {
-				ri = i
-			}
-		}
-		if ri < 0 {
-			t.Regions = append(t.Regions, platform.Region{Name: n.Region})
-			ri = len(t.Regions) - 1
-		}
-		r := &t.Regions[ri]
-		zi := -1
-		for i, z := range r.Zones {
-			if z.Name == n.Zone {
-				zi = i
-			}
-		}
-		if zi < 0 {
-			r.Zones = append(r.Zones, platform.Zone{Name: n.Zone})
-			zi = len(r.Zones) - 1
-		}
-		r.Zones[zi].Nodes++
-	}
-	return t
 }
 
 // waitReady waits until the keyspace has every shard and tablet ready,
