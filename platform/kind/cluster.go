@@ -253,12 +253,15 @@ func (c *Cluster) CanInject(kind string) error { return canInject(kind) }
 // which case it is left running. It releases the cluster for other
 // faultline processes either way, and is safe to call twice.
 func (c *Cluster) Delete(ctx context.Context) error {
+	// The mutex guards only the flag: removing the region latency
+	// removes its restart hook, which takes the mutex itself.
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.deleted {
+	deleted := c.deleted
+	c.deleted = true
+	c.mu.Unlock()
+	if deleted {
 		return nil
 	}
-	c.deleted = true
 	var errs []error
 	if c.removeLatency != nil {
 		if err := c.removeLatency(ctx); err != nil {
