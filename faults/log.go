@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -61,4 +62,23 @@ func indent(s string) string {
 		return ""
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ") + "\n"
+}
+
+// logKey is the context key of ContextWithLog.
+type logKey struct{}
+
+// ContextWithLog returns ctx carrying log, for what installs shaping
+// before the caller could hand it a log directly: a platform creating a
+// cluster with standing region latency (RegionLatency) records in the
+// run's faults.log both the installation and every re-installation on a
+// restarted node, for as long as the shaping stands.
+func ContextWithLog(ctx context.Context, log *Log) context.Context {
+	return context.WithValue(ctx, logKey{}, log)
+}
+
+// LogFromContext returns the log ContextWithLog put in ctx, or nil (which
+// discards everything).
+func LogFromContext(ctx context.Context) *Log {
+	l, _ := ctx.Value(logKey{}).(*Log)
+	return l
 }

@@ -20,16 +20,22 @@ import (
 // kind.Options.RegionLatency. Its chains are named for the purpose "rl"
 // and its delayers carry the cluster's process mark, so the platforms'
 // heals find them after a crash. Latency faults between the same nodes
-// add to it. Commands go nowhere; LoggedRegionLatency logs them. Errors
-// carry no prefix: the platforms that call it add theirs.
+// add to it. Commands go to the log of ctx (ContextWithLog), if any, and
+// so do the re-installations on restarted nodes; LoggedRegionLatency
+// names a log instead. Errors carry no prefix: the platforms that call it
+// add theirs.
 func RegionLatency(ctx context.Context, c platform.Cluster, latency time.Duration) (remove func(context.Context) error, err error) {
 	return LoggedRegionLatency(nil)(ctx, c, latency)
 }
 
 // LoggedRegionLatency returns RegionLatency writing the commands it runs,
-// and what the delayers report, to log.
+// and what the delayers report, to log; a nil log means the log of ctx.
 func LoggedRegionLatency(log *Log) func(ctx context.Context, c platform.Cluster, latency time.Duration) (func(context.Context) error, error) {
 	return func(ctx context.Context, c platform.Cluster, latency time.Duration) (func(context.Context) error, error) {
+		log := log
+		if log == nil {
+			log = LogFromContext(ctx)
+		}
 		if latency <= 0 || latency > MaxDelay {
 			return nil, fmt.Errorf("%s must be in (0, %s]", latency, MaxDelay)
 		}

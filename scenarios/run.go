@@ -224,7 +224,10 @@ func (r *run) boot(ctx context.Context) bool {
 	}
 	topo := r.s.PlatformTopology()
 	r.p.Phase("cluster", "creating a %s cluster: %d nodes in %d zones", plat.Name(), topo.Size(), len(topo.Zones()))
-	if r.cluster, err = plat.Create(ctx, topo); err != nil {
+	// What the platform installs with the cluster and keeps installed
+	// (standing region latency, again on each restarted node) goes to the
+	// run's faults.log.
+	if r.cluster, err = plat.Create(faults.ContextWithLog(ctx, r.faultLog), topo); err != nil {
 		r.fail(fmt.Errorf("create cluster: %w", err))
 		return false
 	}

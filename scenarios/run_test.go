@@ -353,3 +353,44 @@ func processesUnder(dir string) []int {
 	}
 	return pids
 }
+
+// The standing region latency is installed with the cluster, before the
+// run's load: the run's faults.log still records it, because the
+// platform's Create gets the log through its context.
+func TestRegionLatencyInFaultsLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real etcd cluster over two regions for 8s")
+	}
+	testenv.NeedRoot(t, "region latency is iptables rules and a delayer, which need root")
+	s, err := Parse([]byte(`
+name: region-log
+seed: 4
+topology:
+  region-latency: 5ms
+  regions:
+    - name: r1
+      zones: [{name: a}, {name: b}]
+    - name: r2
+      zones: [{name: c}]
+engine:
+  name: etcd
+workload:
+  concurrency: 2
+  rate: 50
+  duration: 8s
+  timeout: 2s
+checks:
+  rpo: {max-lost-writes: 0}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := runScenario(t, s)
+	b, err := os.ReadFile(filepath.Join(out.Dir, "faults.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "region latency 5ms one-way between 4 links"; !strings.Contains(string(b), want) {
+		t.Errorf("faults.log does not say %q:\n%s", want, b)
+	}
+}

@@ -3,9 +3,12 @@
 package kind
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,15 +28,18 @@ func TestRegionLatencyE2E(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	st := t.TempDir()
+	// The latency logs to the log of Create's context, as a run's does:
+	// the re-installation after the restart must reach it.
+	var logged bytes.Buffer
 	p := New(Options{
 		DockerHost: host, NodeImage: image, Name: "fl-kind-rl", StateDir: st,
-		RegionLatency: faults.LoggedRegionLatency(faults.NewLog(testWriter{t}, func() time.Duration { return 0 })),
+		RegionLatency: faults.RegionLatency,
 	})
 	topo := platform.Topology{
 		Regions:       []platform.Region{zones("east", "e-a"), zones("west", "w-a"), zones("south", "s-a")},
 		RegionLatency: 20 * time.Millisecond,
 	}
-	cl, err := p.Create(ctx, topo)
+	cl, err := p.Create(faults.ContextWithLog(ctx, faults.NewLog(io.MultiWriter(&logged, testWriter{t}), nil)), topo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +92,9 @@ func TestRegionLatencyE2E(t *testing.T) {
 		t.Fatalf("Start after kill: %v", err)
 	}
 	t.Logf("node %s started again, its latency restored, in %s", w[0].Name, time.Since(start).Round(time.Millisecond))
+	if want := "installed again on " + w[0].Name; !strings.Contains(logged.String(), want) {
+		t.Errorf("the log of Create's context does not say %q:\n%s", want, logged.String())
+	}
 	for _, to := range w[1:] {
 		again := rtt(w[0], to)
 		t.Logf("after the restart, TCP connect %s → %s: %s", w[0].Region, to.Region, again)
