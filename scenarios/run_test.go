@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline-dev/faultline/check"
 	"github.com/faultline-dev/faultline/engines/etcd/etcdtest"
+	"github.com/faultline-dev/faultline/faults/delayer"
 	"github.com/faultline-dev/faultline/internal/agent"
 	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/platform/local"
@@ -22,7 +23,9 @@ import (
 
 // The test binary hosts the etcd members of the local clusters it starts.
 func TestMain(m *testing.M) {
-	agent.Main(etcdtest.Agents())
+	agents := etcdtest.Agents()
+	agents[delayer.AgentName] = delayer.Agent // region latency and shaping
+	agent.Main(agents)
 	os.Exit(m.Run())
 }
 
