@@ -43,7 +43,7 @@ func (Budget) Name() string { return "budget" }
 // Check implements Checker.
 func (b Budget) Check(ctx context.Context, h *workload.History) Result {
 	r := Result{Checker: "budget"}
-	tl := newTimeline(loadOps(h))
+	tl := newTimeline(loadOps(h), started)
 	if !tl.ok {
 		r.Verdict, r.Summary = Unknown, "no operations to judge"
 		return r

@@ -66,7 +66,7 @@ func (RTO) Name() string { return "rto" }
 func (c RTO) Check(ctx context.Context, h *workload.History) Result {
 	r := Result{Checker: "rto", Metrics: map[string]float64{}}
 	ops := loadOps(h)
-	tl := newTimeline(ops)
+	tl := newTimeline(ops, completed)
 	ws := newWrites(ops)
 	if len(ws.all) == 0 {
 		r.Verdict, r.Summary = Unknown, "no writes: nothing to measure recovery by"

@@ -16,8 +16,13 @@ import (
 // nothing (Budget does), so its verdict is Pass unless the history has no
 // operations to describe (Unknown).
 //
-// Every figure counts an operation in the window its completion falls in,
-// and leaves out the final reads. Throughput is ok operations per second
+// Every figure counts an operation in the window its start falls in
+// (Op.Start: its intended start under open-loop load, its call otherwise)
+// and leaves out the final reads. An operation meant to start while a
+// primary was paused belongs to the fault however late it completed, so
+// the "during" latencies carry the wait the fault imposed, as a real
+// client population would see it, and the "after" figures are not
+// inflated by a backlog the fault left. Throughput is ok operations per second
 // of window; latencies are those of ok operations, as nearest-rank
 // percentiles; errors are fail and info operations other than declined
 // ones (workload.ErrPrecondition, workload.ErrConflict), which the
@@ -42,7 +47,7 @@ func (Stats) Name() string { return "stats" }
 // Check implements Checker.
 func (Stats) Check(ctx context.Context, h *workload.History) Result {
 	r := Result{Checker: "stats"}
-	tl := newTimeline(loadOps(h))
+	tl := newTimeline(loadOps(h), started)
 	if !tl.ok {
 		r.Verdict, r.Summary = Unknown, "no operations to describe"
 		return r
@@ -111,20 +116,30 @@ func (tl timeline) phases(faults []timedFault, i int) FaultMetrics {
 	return fm
 }
 
-// timeline holds a history's load operations ordered by completion, so
-// that the figures of any window are a binary search away.
+// timeline holds a history's load operations ordered by the moment that
+// places them in a window (started or completed), so that the figures
+// of any window are a binary search away.
 type timeline struct {
-	ops    []workload.Op // by Return
+	ops    []workload.Op // by at
+	at     func(workload.Op) time.Duration
 	load   span
 	ok     bool
 	counts struct{ ops, ok, fail, info int }
 }
 
-func newTimeline(ops []workload.Op) timeline {
-	var tl timeline
+// started places an operation at its start: what the load asked for in
+// a window, and how long it took (Stats, Budget).
+func started(o workload.Op) time.Duration { return o.Start() }
+
+// completed places an operation at its return: what the database
+// delivered in a window (throughput recovery).
+func completed(o workload.Op) time.Duration { return o.Return }
+
+func newTimeline(ops []workload.Op, at func(workload.Op) time.Duration) timeline {
+	tl := timeline{at: at}
 	tl.load, tl.ok = loadSpan(ops)
 	tl.ops = slices.Clone(ops)
-	sort.SliceStable(tl.ops, func(i, j int) bool { return tl.ops[i].Return < tl.ops[j].Return })
+	sort.SliceStable(tl.ops, func(i, j int) bool { return at(tl.ops[i]) < at(tl.ops[j]) })
 	for _, o := range tl.ops {
 		tl.counts.ops++
 		switch o.Type {
@@ -147,11 +162,15 @@ type window struct {
 	max          time.Duration
 }
 
-// measure returns the figures of the operations that completed in s. A
-// window that ends at the load's end includes the last completion.
+// measure returns the figures of the operations placed in s. A window
+// from the load's start includes every operation placed before it, and
+// one that ends at the load's end every one placed after it.
 func (tl timeline) measure(s span) window {
-	lo := sort.Search(len(tl.ops), func(i int) bool { return tl.ops[i].Return >= s.from })
-	hi := sort.Search(len(tl.ops), func(i int) bool { return tl.ops[i].Return >= s.to })
+	lo := sort.Search(len(tl.ops), func(i int) bool { return tl.at(tl.ops[i]) >= s.from })
+	hi := sort.Search(len(tl.ops), func(i int) bool { return tl.at(tl.ops[i]) >= s.to })
+	if s.from <= tl.load.from {
+		lo = 0
+	}
 	if s.to >= tl.load.to {
 		hi = len(tl.ops)
 	}

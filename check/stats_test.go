@@ -116,3 +116,32 @@ func TestStatsInstantFault(t *testing.T) {
 		t.Errorf("before/after figures %v", fm.Metrics)
 	}
 }
+
+// Open-loop load through a 1 s pause: every operation meant to start
+// during the pause completes when it ends. Counted by start, the waits
+// are the fault's "during" latencies, and the "after" window is as fast
+// as "before"; counted by completion they would all land after it.
+func TestStatsCountsByIntendedStart(t *testing.T) {
+	b := new(builder)
+	for at := 0; at < 6000; at += 10 {
+		call, ret := at, at+2
+		if at >= 2000 && at < 3000 {
+			call, ret = at, 3000+2 // the client waited for the pause
+		}
+		b.add(workload.Op{Process: at % 7, Type: workload.OK, F: workload.FWrite, Key: "k", Value: workload.Int(int64(at)),
+			Intended: ms(at), Call: ms(call), Return: ms(ret)})
+	}
+	b.fault(0, "pause", 2000, 3000)
+	fm := faultMetrics(t, run(check.Stats{}, b.history()), 0)
+	if got := fm.Metrics["during_p99_seconds"]; got < 0.9 {
+		t.Errorf("during p99 = %vs, want the ~1s the pause made operations wait", got)
+	}
+	if got := fm.Metrics["during_ops_per_second"]; !near(got, 100) {
+		t.Errorf("during ops/s = %v, want the 100 started in the window", got)
+	}
+	for _, name := range []string{"before_p99_seconds", "after_p99_seconds"} {
+		if got := fm.Metrics[name]; got > 0.003 {
+			t.Errorf("%s = %vs, want 2ms: the backlog belongs to the fault", name, got)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 var (
 	g2Length  = flag.Duration("g2.length", 3*time.Minute, "how long each variant of TestPostgresSerializableAbsentRows runs")
 	g2Clients = flag.Int("g2.clients", 16, "concurrent clients in TestPostgresSerializableAbsentRows")
+	g2PerKey  = flag.Int("g2.per-key", 2, "appends after which a key of TestPostgresSerializableAbsentRows retires (fewer: more reads of absent rows)")
 )
 
 // TestPostgresSerializableAbsentRows settles the rare G2-item that
@@ -35,8 +36,10 @@ var (
 // exactly that. This test provokes it on purpose, long and with many
 // clients, in two variants on the same server:
 //
-//   - absent rows: keys retire after 8 appends, so transactions keep
-//     reading and upserting rows that do not exist yet;
+//   - absent rows: keys retire after 2 appends (-g2.per-key), so
+//     transactions keep reading and upserting rows that do not exist yet,
+//     the shape of the report (each transaction appends to one absent
+//     row and reads the other's as absent);
 //   - the control: four keys that never retire, each row created by a
 //     single client before the concurrent load.
 //
@@ -52,16 +55,17 @@ func TestPostgresSerializableAbsentRows(t *testing.T) {
 	level := sqlclient.Claimed(engines.ProtocolPostgres, sqlclient.Serializable)
 
 	t.Run("absent-rows", func(t *testing.T) {
-		// The shape TestPostgres used when the G2-item was seen: four hot
-		// keys, each retired after 64 appends.
-		g, err := workload.NewListAppend(workload.ListAppendOptions{Keys: 4, MaxTxnLen: 4, MaxWritesPerKey: 64})
+		// TestPostgres saw the G2-item with four hot keys retired after
+		// 64 appends; retiring them sooner makes absent rows common.
+		g, err := workload.NewListAppend(workload.ListAppendOptions{Keys: 4, MaxTxnLen: 4, MaxWritesPerKey: *g2PerKey})
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := load{kind: sqlclient.KindAppend, gen: g, options: iso(sqlclient.Serializable), concurrency: clients, duration: length}.run(t, s)
 		r := appendCheck(t, h, level)
 		n := anomalies(r, elle.G2Item)
-		t.Logf("absent rows, %d clients, %s: %d G2-item, %d conflicts, verdict %s", clients, length, int(n), conflicts(h), r.Verdict)
+		t.Logf("absent rows, %d clients, %s, %d appends per key: %d transactions, %d reads of absent rows, %d G2-item, %d conflicts, verdict %s",
+			clients, length, *g2PerKey, committed(h), absentCount(h), int(n), conflicts(h), r.Verdict)
 		byIndex := map[int64]workload.Op{}
 		for _, o := range h.Ops {
 			byIndex[o.Index] = o
@@ -108,4 +112,32 @@ func absentReads(a check.Anomaly, byIndex map[int64]workload.Op) string {
 		}
 	}
 	return out
+}
+
+// committed counts the transactions that committed.
+func committed(h *workload.History) int {
+	n := 0
+	for _, o := range h.Ops {
+		if o.Type == workload.OK && len(o.Txn) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// absentCount counts the reads, in committed transactions, that found no
+// row.
+func absentCount(h *workload.History) int {
+	n := 0
+	for _, o := range h.Ops {
+		if o.Type != workload.OK {
+			continue
+		}
+		for _, m := range o.Txn {
+			if m.F == workload.MRead && m.List == nil {
+				n++
+			}
+		}
+	}
+	return n
 }

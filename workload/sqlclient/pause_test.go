@@ -57,17 +57,24 @@ func TestPostgresPauseOpenVsClosed(t *testing.T) {
 			slices.Sort(meant)
 			r := check.Stats{}.Check(context.Background(), h)
 			p99[mode] = time.Duration(r.Metrics["p99_seconds"] * float64(time.Second))
-			t.Logf("%s: %s; %d operations meant to start during the pause", mode, r.Summary, len(meant))
+			during := time.Duration(r.Faults[0].Metrics["during_p99_seconds"] * float64(time.Second))
+			t.Logf("%s: %s; %d operations meant to start during the pause, their p99 %v", mode, r.Summary, len(meant), during)
 			switch mode {
 			case workload.Open:
 				if len(meant) < 400 || meant[len(meant)/2] < pause/3 {
 					t.Errorf("open loop: %d operations meant to start in the %s pause, median latency %v; want about 1,200 that waited for it", len(meant), pause, middle(meant))
 				}
+				// The report's "during the fault" p99 counts operations
+				// by their intended start: it carries the wait.
+				if during < pause/2 {
+					t.Errorf("open loop: the stats checker's during-the-pause p99 is %v, want seconds", during)
+				}
 			case workload.Closed:
 				// Those in flight when it began, and a few around its
 				// edges (the fault window opens before SIGSTOP lands
-				// and closes after SIGCONT).
-				if len(meant) > 40 {
+				// and closes after SIGCONT, longer on a busy machine):
+				// a tenth of the 1,200 the schedule meant is the bound.
+				if len(meant) > 120 {
 					t.Errorf("closed loop: %d operations started during the pause, want only the few around its edges", len(meant))
 				}
 			}
