@@ -180,6 +180,18 @@ type ImageMapper interface {
 	MapImage(ref string) string
 }
 
+// ImageLoader is implemented by clusters whose nodes can be given images
+// that the platform's own image store holds (kind: the Docker daemon its
+// nodes run on), so that a scenario's image overrides may name local
+// builds that no registry serves.
+type ImageLoader interface {
+	// LoadLocalImages copies into every node each of refs that the
+	// platform's image store holds, and returns those it copied; a ref it
+	// does not hold is left for the nodes to pull. An error means an image
+	// it holds could not be copied, or the store could not be asked.
+	LoadLocalImages(ctx context.Context, refs ...string) ([]string, error)
+}
+
 // MapImage returns the image a cluster runs for ref: its local stand-in
 // if the cluster has one, else ref.
 func MapImage(c Cluster, ref string) string {

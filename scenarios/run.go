@@ -216,6 +216,36 @@ func (r *run) execute(ctx context.Context) {
 	r.recover(ctx)
 }
 
+// loadImages copies into the nodes the images the scenario runs instead
+// of official ones (engine.image, engine.images, --image-override) that
+// the platform's own image store holds, on clusters that can take them
+// (platform.ImageLoader): a local build then runs without a registry.
+func (r *run) loadImages(ctx context.Context) bool {
+	l, ok := r.cluster.(platform.ImageLoader)
+	if !ok {
+		return true
+	}
+	var refs []string
+	if r.s.Engine.Image != "" {
+		refs = append(refs, r.s.Engine.Image)
+	}
+	for _, ref := range r.s.Engine.Images {
+		refs = append(refs, ref)
+	}
+	if len(refs) == 0 {
+		return true
+	}
+	loaded, err := l.LoadLocalImages(ctx, refs...)
+	if err != nil {
+		r.fail(fmt.Errorf("load images into the nodes: %w", err))
+		return false
+	}
+	for _, ref := range loaded {
+		r.p.Printf("image %s: copied into every node from the platform's image store", ref)
+	}
+	return true
+}
+
 func (r *run) boot(ctx context.Context) bool {
 	plat, err := r.env.Platform(r.s.Platform)
 	if err != nil {
@@ -238,6 +268,10 @@ func (r *run) boot(ctx context.Context) bool {
 	}
 	r.rec.Event(workload.Event{Kind: "cluster", Detail: r.cluster.Name()})
 	r.setNodes(nodes)
+
+	if !r.loadImages(ctx) {
+		return false
+	}
 
 	if r.engine, err = r.env.Engines.Lookup(r.s.Engine.Name); err != nil {
 		r.fail(err)

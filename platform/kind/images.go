@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
@@ -39,6 +42,25 @@ func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 		}
 	}
 	return nil
+}
+
+// LoadLocalImages implements platform.ImageLoader: the refs the Docker
+// daemon of the nodes holds are copied into every node (LoadImages).
+func (c *Cluster) LoadLocalImages(ctx context.Context, refs ...string) ([]string, error) {
+	var held []string
+	for _, ref := range refs {
+		_, err := c.docker.cli.ImageInspect(ctx, ref)
+		switch {
+		case err == nil:
+			if !slices.Contains(held, ref) {
+				held = append(held, ref)
+			}
+		case !cerrdefs.IsNotFound(err):
+			return nil, fmt.Errorf("kind: look for image %s: %w", ref, err)
+		}
+	}
+	slices.Sort(held)
+	return held, c.LoadImages(ctx, held...)
 }
 
 // MapImage implements platform.ImageMapper from Options.Images.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/existing"
+	"github.com/moby/moby/client"
 )
 
 // TestClusterE2E boots a three-zone cluster on the Docker daemon at
@@ -62,6 +63,20 @@ func TestClusterE2E(t *testing.T) {
 	nets, err := c.PodNetworks(ctx)
 	if err != nil || len(nets[w]) == 0 {
 		t.Errorf("PodNetworks = %v, %v", nets, err)
+	}
+	// An image of the daemon named by a scenario's override is copied
+	// into the nodes; one the daemon lacks is left for the nodes to pull.
+	const local = "fl-e2e/load-local:1"
+	if _, err := c.docker.cli.ImageTag(ctx, client.ImageTagOptions{Source: "registry.k8s.io/pause:3.10", Target: local}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.docker.cli.ImageRemove(context.Background(), local, client.ImageRemoveOptions{})
+	loaded, err := c.LoadLocalImages(ctx, local, "fl-e2e/not-held:1")
+	if err != nil || len(loaded) != 1 || loaded[0] != local {
+		t.Errorf("LoadLocalImages = %v, %v; want [%s]", loaded, err, local)
+	}
+	if out, err := c.NetExec(ctx, w, "ctr", "-n", "k8s.io", "images", "ls", "-q"); err != nil || !strings.Contains(string(out), "docker.io/"+local) {
+		t.Errorf("node %s images after LoadLocalImages (%v):\n%s", w, err, out)
 	}
 	for _, step := range []struct {
 		name string

@@ -57,7 +57,7 @@ func TestPostgresSerializableAbsentRows(t *testing.T) {
 	t.Run("absent-rows", func(t *testing.T) {
 		// TestPostgres saw the G2-item with four hot keys retired after
 		// 64 appends; retiring them sooner makes absent rows common.
-		g, err := workload.NewListAppend(workload.ListAppendOptions{Keys: 4, MaxTxnLen: 4, MaxWritesPerKey: *g2PerKey})
+		g, err := workload.NewListAppend(workload.ListAppendOptions{Keys: 4, MaxTxnLen: 4, MaxWritesPerKey: *g2PerKey, FinalBatch: 1024})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,7 +92,11 @@ func (l load) run(t *testing.T, s *dbtest.Server) *workload.History {
 		t.Fatal(err)
 	}
 	<-done
-	if err := d.Final(ctx); err != nil {
+	// The final reads have their own time: a long run with keys that
+	// retire fast leaves many rows to read.
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer fcancel()
+	if err := d.Final(fctx); err != nil {
 		t.Fatal(err)
 	}
 	h := rec.History()
