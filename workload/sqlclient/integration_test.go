@@ -45,6 +45,9 @@ type load struct {
 	// whose keys never retire (fixed), every row exists before two
 	// transactions race on it.
 	warm time.Duration
+	// name, if set, names the run (and so its tables) instead of the
+	// test: a new name is a new, empty table.
+	name string
 }
 
 // run drives l against s and returns the history, final reads included.
@@ -53,6 +56,9 @@ func (l load) run(t *testing.T, s *dbtest.Server) *workload.History {
 	ctx, cancel := context.WithTimeout(context.Background(), l.warm+l.duration+5*time.Minute)
 	defer cancel()
 	run := strings.ReplaceAll(t.Name(), "/", "-")
+	if l.name != "" {
+		run = l.name
+	}
 	open, release, err := sqlclient.Connect(ctx, sqlclient.Config{
 		Protocol: s.Engine.Protocol(), Kind: l.kind, Endpoints: []engines.Endpoint{s.Endpoint},
 		Options: l.options, Generator: l.gen, Run: run,
