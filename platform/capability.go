@@ -180,6 +180,14 @@ type ImageMapper interface {
 	MapImage(ref string) string
 }
 
+// ImageLoader is implemented by clusters that copy images of the Docker
+// daemon they run on into their nodes on demand (kind): whoever deploys a
+// stand-in that MapImage handed out and that may not be in the nodes yet
+// loads it first. Loading an image the nodes hold already is harmless.
+type ImageLoader interface {
+	LoadImages(ctx context.Context, refs ...string) error
+}
+
 // MapImage returns the image a cluster runs for ref: its local stand-in
 // if the cluster has one, else ref.
 func MapImage(c Cluster, ref string) string {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
@@ -190,6 +191,9 @@ func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
 			return fmt.Errorf("chart %s is not on this machine (go mod download %s@%s puts it in the module cache): %w", ch.Source, Module, ModuleVersion, err)
 		}
 	}
+	if err := in.loadImages(ctx, c); err != nil {
+		return err
+	}
 	kc, err := kube.Connect(k)
 	if err != nil {
 		return err
@@ -210,6 +214,35 @@ func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
 		return d.Status.DesiredNumberScheduled > 0 && d.Status.NumberReady == d.Status.DesiredNumberScheduled,
 			fmt.Sprintf("%d of %d daemons ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
 	})
+}
+
+// loadImages copies the local stand-ins of Chaos Mesh's images that the
+// cluster maps (platform.ImageMapper) into its nodes, when it loads images
+// on demand (platform.ImageLoader: kind, whose nodes have no registry).
+// Images given in Images are the user's to make pullable.
+func (in Installer) loadImages(ctx context.Context, c platform.Cluster) error {
+	l, ok := c.(platform.ImageLoader)
+	if !ok {
+		return nil
+	}
+	var refs []string
+	for _, official := range []string{ControllerImage, DaemonImage, PauseImage} {
+		if _, given := in.Images[official]; given {
+			continue
+		}
+		if local := platform.MapImage(c, official); local != official {
+			refs = append(refs, local)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := l.LoadImages(ctx, refs...); err != nil {
+		return fmt.Errorf("chaos-mesh: load its images into the nodes: %w", err)
+	}
+	faults.LogFromContext(ctx).Printf("chaos-mesh: loaded %s into the nodes in %.1fs", strings.Join(refs, ", "), time.Since(start).Seconds())
+	return nil
 }
 
 // partitionBehaviorPatch adds spec.partitionBehavior to the NetworkChaos

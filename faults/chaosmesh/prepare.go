@@ -65,7 +65,7 @@ func (f *fault) Prepare(ctx context.Context, c platform.Cluster, t faults.Target
 	if err != nil {
 		return err
 	}
-	if err := f.ensureInstalled(ctx, c, cl, objs); err != nil {
+	if err := f.ensureInstalled(faults.ContextWithLog(ctx, t.Log), c, cl, objs); err != nil {
 		return err
 	}
 	if _, err := Controller(ctx, cl); err != nil {

@@ -13,6 +13,7 @@ import (
 // LoadImages copies images from the Docker daemon into the containerd of
 // every node, as `kind load docker-image` does, so that pods run them
 // without a registry. Each image is saved once and imported node by node.
+// It implements platform.ImageLoader.
 func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 	if len(refs) == 0 {
 		return nil
@@ -41,9 +42,13 @@ func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 	return nil
 }
 
-// MapImage implements platform.ImageMapper from Options.Images.
+// MapImage implements platform.ImageMapper from Options.Images and
+// Options.LazyImages.
 func (c *Cluster) MapImage(ref string) string {
 	if local, ok := c.opts.Images[ref]; ok {
+		return local
+	}
+	if local, ok := c.opts.LazyImages[ref]; ok {
 		return local
 	}
 	return ref
