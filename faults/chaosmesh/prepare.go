@@ -121,7 +121,7 @@ func (f *fault) ensureInstalled(ctx context.Context, c platform.Cluster, cl clie
 // Mesh is not installed.
 func Missing(ctx context.Context, cl client.Client) ([]string, error) {
 	var objs []client.Object
-	for _, l := range lists() {
+	for _, l := range Lists() {
 		gvk, err := cl.GroupVersionKindFor(l)
 		if err != nil {
 			return nil, fmt.Errorf("chaos-mesh: %w", err)
