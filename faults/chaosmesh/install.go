@@ -61,6 +61,13 @@ type Installer struct {
 	// daemon; empty is containerd at /run/containerd/containerd.sock
 	// (kind, and most managed clusters).
 	Runtime, SocketPath string
+	// NoHostNetwork keeps Chaos Mesh's refusal of network chaos on pods
+	// with hostNetwork. By default faultline lifts it
+	// (controllerManager.allowHostNetworkTesting): engines on kind run
+	// their members in the nodes' network namespaces (their addresses are
+	// the nodes'), which on kind are the node containers', so that a
+	// partition there is what a zone partition means.
+	NoHostNetwork bool
 }
 
 // ModuleDir is the module's directory in the Go module cache
@@ -94,9 +101,10 @@ type values struct {
 	} `json:"images"`
 	EnableProfiling   bool `json:"enableProfiling"`
 	ControllerManager struct {
-		ReplicaCount int         `json:"replicaCount"`
-		Image        imageValues `json:"image"`
-		PodChaos     struct {
+		ReplicaCount            int         `json:"replicaCount"`
+		Image                   imageValues `json:"image"`
+		AllowHostNetworkTesting bool        `json:"allowHostNetworkTesting"`
+		PodChaos                struct {
 			PodFailure struct {
 				PauseImage string `json:"pauseImage"`
 			} `json:"podFailure"`
@@ -117,7 +125,8 @@ type values struct {
 
 // Chart returns the release faultline installs on c (nil: no cluster,
 // official images unless Images says otherwise): one controller replica,
-// no dashboard, no DNS server, the daemon on containerd, images mapped.
+// no dashboard, no DNS server, the daemon on containerd, images mapped,
+// network chaos allowed on hostNetwork pods unless NoHostNetwork.
 func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
 	src := in.Source
 	if src == (kube.ChartSource{}) {
@@ -135,6 +144,7 @@ func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
 	var v values
 	v.Images.Registry, v.Images.Tag = DefaultRegistry, DefaultTag
 	v.ControllerManager.ReplicaCount = 1
+	v.ControllerManager.AllowHostNetworkTesting = !in.NoHostNetwork
 	var err error
 	if v.ControllerManager.Image, err = splitImage(mapImage(ControllerImage)); err != nil {
 		return kube.Chart{}, err

@@ -81,6 +81,7 @@ func TestChartRendersFromTheModule(t *testing.T) {
 		`faultline/pause:3.10`,
 		`"--runtime","containerd"`,
 		`/host-run/containerd.sock`,
+		`{"name":"ALLOW_HOST_NETWORK_TESTING","value":"true"}`,
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("rendered chart lacks %s", want)
