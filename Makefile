@@ -68,10 +68,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./scenarios
 	$(GO) test -run XXX -fuzz FuzzReadEDN -fuzztime 30s ./workload/jepsen
 
-# The kind node and engine images, built from pinned Go modules and Debian
-# packages with no registry (see images/); unchanged images are kept.
+# The kind node, engine and Chaos Mesh images, built from pinned Go modules
+# and Debian packages with no registry (see images/); unchanged images are
+# kept.
 images:
-	@$(DEPS) go docker net images
+	@$(DEPS) go docker net images chaos-mesh
 	$(GO) run ./cmd/faultline images build
 
 # The end-to-end suite on a real three-zone kind cluster: etcd through a
@@ -82,7 +83,7 @@ images:
 #   make e2e E2E_FLAGS="-ginkgo.label-filter=fault:kill"
 E2E_FLAGS ?=
 e2e: images
-	@$(DEPS) go databases net docker images
+	@$(DEPS) go databases net docker images chaos-mesh
 	FAULTLINE_REQUIRE=all FAULTLINE_E2E_OUT=$(CURDIR)/runs/e2e $(GO) test -tags e2e -timeout 60m -v ./tests/e2e -ginkgo.v $(E2E_FLAGS)
 
 # Everything, for a nightly job (about 90 min on 2 cores after images):

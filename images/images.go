@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,10 +29,14 @@ const (
 	// CNPGPostgres is CloudNativePG's operand (PostgreSQL) image, from
 	// Debian's packages.
 	CNPGPostgres = "cnpg-postgres"
+	// ChaosMesh is Chaos Mesh's controller manager and daemon, two images
+	// of one build from its Go module (Ref names the controller manager's;
+	// StandIns both).
+	ChaosMesh = "chaos-mesh"
 )
 
 // Names lists every image Build knows, in build order.
-func Names() []string { return []string{KindNode, Etcd, CNPGPostgres} }
+func Names() []string { return []string{KindNode, Etcd, CNPGPostgres, ChaosMesh} }
 
 // recipeSources are the recipe itself and the in-tree programs: any change
 // to them changes the tags.
@@ -44,6 +49,7 @@ var repository = map[string]string{
 	KindNode:     "faultline/kind-node",
 	Etcd:         "faultline/etcd",
 	CNPGPostgres: "faultline/cnpg-postgres",
+	ChaosMesh:    "faultline/chaos-mesh",
 }
 
 // official are the images of users who can pull.
@@ -51,6 +57,7 @@ var official = map[string]string{
 	KindNode:     OfficialKindNode,
 	Etcd:         OfficialEtcd,
 	CNPGPostgres: OfficialCNPGPostgres,
+	ChaosMesh:    OfficialChaosMesh,
 }
 
 // Ref is the content-tagged local reference of the named image, e.g.
@@ -70,8 +77,11 @@ func Official(name string) string { return official[name] }
 // tag is the image's version followed by a hash of every input: the
 // versions, the package lists, the recipe's source and the programs.
 func tag(name string, v Versions) string {
-	if name == CNPGPostgres {
+	switch name {
+	case CNPGPostgres:
 		return cnpgTag(v)
+	case ChaosMesh:
+		return chaosTag(v)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\n", name)
@@ -119,13 +129,38 @@ func hashFS(h io.Writer, fsys fs.FS) {
 	}
 }
 
-// Built reports whether the daemon holds the named image's current build.
-func Built(ctx context.Context, d *dockerd.Daemon, name string) (bool, error) {
+// StandIns maps each official image the named build stands in for to its
+// local reference (one pair for most builds, two for chaos-mesh), or nil
+// for an unknown name.
+func StandIns(name string) map[string]string {
 	ref := Ref(name)
 	if ref == "" {
+		return nil
+	}
+	m := map[string]string{Official(name): ref}
+	if name == ChaosMesh {
+		m[OfficialChaosDaemon] = chaosDaemonRef(Pinned())
+	}
+	return m
+}
+
+// Built reports whether the daemon holds the named build's current
+// images (every one of them).
+func Built(ctx context.Context, d *dockerd.Daemon, name string) (bool, error) {
+	if Ref(name) == "" {
 		return false, fmt.Errorf("images: unknown image %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	return imageExists(ctx, d, ref)
+	return builtAll(ctx, d, name)
+}
+
+func builtAll(ctx context.Context, d *dockerd.Daemon, name string) (bool, error) {
+	for _, ref := range StandIns(name) {
+		ok, err := imageExists(ctx, d, ref)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func imageExists(ctx context.Context, d *dockerd.Daemon, ref string) (bool, error) {
@@ -175,7 +210,7 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	// another process's build of something else.
 	var todo []string
 	for _, n := range names {
-		ok, err := imageExists(ctx, d, Ref(n))
+		ok, err := builtAll(ctx, d, n)
 		if err != nil {
 			return err
 		}
@@ -203,7 +238,7 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 	defer release()
 	for _, n := range names {
 		ref := Ref(n)
-		ok, err := imageExists(ctx, d, ref)
+		ok, err := builtAll(ctx, d, n)
 		if err != nil {
 			return err
 		}
@@ -219,6 +254,8 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			err = b.etcd(ctx, ref)
 		case CNPGPostgres:
 			err = b.cnpgPostgres(ctx, ref)
+		case ChaosMesh:
+			err = b.chaosMesh(ctx, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("images: build %s: %w", n, err)
@@ -233,12 +270,18 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
 	var rootfs []string // images whose root filesystem debootstrap makes
 	for _, n := range names {
-		if n == KindNode || n == CNPGPostgres {
+		if n == KindNode || n == CNPGPostgres || n == ChaosMesh {
 			rootfs = append(rootfs, n)
 		}
 	}
 	if len(rootfs) == 0 {
 		return nil
+	}
+	if slices.Contains(names, ChaosMesh) {
+		// The daemon is a cgo program, and the fake clock and nsexec are C.
+		if _, err := exec.LookPath("cc"); err != nil {
+			return fmt.Errorf("images: building %s needs a C compiler (cc), not installed (make images installs it: scripts/install-deps.sh chaos-mesh)", ChaosMesh)
+		}
 	}
 	what := strings.Join(rootfs, ", ")
 	if os.Geteuid() != 0 {

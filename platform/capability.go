@@ -180,16 +180,26 @@ type ImageMapper interface {
 	MapImage(ref string) string
 }
 
-// ImageLoader is implemented by clusters whose nodes can be given images
-// that the platform's own image store holds (kind: the Docker daemon its
-// nodes run on), so that a scenario's image overrides may name local
-// builds that no registry serves.
-type ImageLoader interface {
+// LocalImageLoader is implemented by clusters whose nodes can be given
+// images that the platform's own image store holds (kind: the Docker
+// daemon its nodes run on), so that a scenario's image overrides may name
+// local builds that no registry serves.
+type LocalImageLoader interface {
 	// LoadLocalImages copies into every node each of refs that the
 	// platform's image store holds, and returns those it copied; a ref it
 	// does not hold is left for the nodes to pull. An error means an image
 	// it holds could not be copied, or the store could not be asked.
 	LoadLocalImages(ctx context.Context, refs ...string) ([]string, error)
+}
+
+// ImageLoader is implemented by clusters that copy images of the Docker
+// daemon they run on into their nodes on demand (kind): whoever deploys a
+// stand-in that MapImage handed out and that may not be in the nodes yet
+// loads it first. Loading an image the nodes hold already is harmless.
+type ImageLoader interface {
+	// LoadImages copies refs, each an image the daemon holds, into every
+	// node; an error means one could not be copied.
+	LoadImages(ctx context.Context, refs ...string) error
 }
 
 // MapImage returns the image a cluster runs for ref: its local stand-in

@@ -17,7 +17,8 @@ import (
 // dockerd.Ensure), the node image (o.NodeImage, else the local build of
 // `faultline images build`, else kind's official one, which needs a
 // registry), and the local builds that stand in for engines' official
-// images (Options.Images). Nothing is started until this is called, so
+// images (Options.Images; Chaos Mesh's as Options.LazyImages, loaded
+// when it is installed). Nothing is started until this is called, so
 // local runs never touch Docker.
 func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
 	if o.DockerHost != "" {
@@ -35,6 +36,10 @@ func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
 	if o.Images == nil {
 		o.Images = map[string]string{}
 	}
+	o.LazyImages = maps.Clone(o.LazyImages)
+	if o.LazyImages == nil {
+		o.LazyImages = map[string]string{}
+	}
 	for _, name := range images.Names() {
 		if name == images.KindNode {
 			continue
@@ -43,8 +48,19 @@ func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("kind: image %s: %w", name, err)
 		}
-		if _, set := o.Images[images.Official(name)]; built && !set {
-			o.Images[images.Official(name)] = images.Ref(name)
+		if !built {
+			continue
+		}
+		// Chaos Mesh's images (about 330 MB) go into the nodes only when
+		// it is installed.
+		into := o.Images
+		if name == images.ChaosMesh {
+			into = o.LazyImages
+		}
+		for official, local := range images.StandIns(name) {
+			if _, set := o.Images[official]; !set {
+				into[official] = local
+			}
 		}
 	}
 	return o, nil

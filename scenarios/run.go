@@ -219,9 +219,9 @@ func (r *run) execute(ctx context.Context) {
 // loadImages copies into the nodes the images the scenario runs instead
 // of official ones (engine.image, engine.images, --image-override) that
 // the platform's own image store holds, on clusters that can take them
-// (platform.ImageLoader): a local build then runs without a registry.
+// (platform.LocalImageLoader): a local build then runs without a registry.
 func (r *run) loadImages(ctx context.Context) bool {
-	l, ok := r.cluster.(platform.ImageLoader)
+	l, ok := r.cluster.(platform.LocalImageLoader)
 	if !ok {
 		return true
 	}

@@ -18,8 +18,10 @@
 #   images     debootstrap, chroot, tar and runc, for `make images`
 #   browser    Debian's chromium, for the report's browser test
 #   bench      pgbench, for the load benchmark
-#   chaos-mesh Chaos Mesh's Go module (its Helm chart and sources) in the Go
-#              module cache, for installing it on kind and building its images
+#   chaos-mesh Chaos Mesh's Go modules (its Helm chart and sources, and its API
+#              module) in the Go module cache, for installing it on kind and
+#              building its images, and a C compiler for those images (the
+#              daemon is a cgo program; its fake clock, pause and nsexec are C)
 #
 # The system services of installed packages are never started: faultline
 # starts its own instances. Every apt-get output goes to
@@ -89,11 +91,15 @@ check_browser() {
 	have chromium || need chromium "the report's browser test (headless)"
 }
 check_chaos_mesh() {
-	# faults/chaosmesh.Module and ModuleVersion.
+	# faults/chaosmesh.Module and ModuleVersion, and the API module the
+	# images build copies in (images.ChaosMeshAPIModule and -Version).
 	local mod=github.com/chaos-mesh/chaos-mesh@v0.9.1-0.20260902003049-47411975a8cb
+	local api=github.com/chaos-mesh/chaos-mesh/api@v0.0.0-20260906172039-d70b66ad97ac
+	have cc || need gcc "Chaos Mesh's images: the daemon is a cgo program; its fake clock, pause and nsexec are C"
+	[[ -e /usr/include/stdio.h ]] || need libc6-dev "Chaos Mesh's images: the C library's headers, for cgo"
 	have go || { fatal+=("the go command, to download $mod"); return; }
-	(cd "$(dirname "$0")/.." && go mod download "$mod") >>"$log" 2>&1 ||
-		fatal+=("Chaos Mesh's module $mod from the Go module proxy (go mod download failed: see $log)")
+	(cd "$(dirname "$0")/.." && go mod download "$mod" "$api") >>"$log" 2>&1 ||
+		fatal+=("Chaos Mesh's modules $mod and $api from the Go module proxy (go mod download failed: see $log)")
 }
 check_bench() {
 	have pgbench || need postgresql-client "pgbench, the load benchmark's reference"

@@ -126,8 +126,14 @@ func (h host) dockerFindings(ctx context.Context) []finding {
 	}
 	for _, n := range images.Names() {
 		ref := images.Ref(n)
-		if err := h.runDocker(ctx, running, "image", "inspect", "--format", "{{.Id}}", ref); err != nil {
-			out = append(out, finding{"image", n, false, ref + " not built (make images); a run falls back to " + images.Official(n) + ", which needs a registry"})
+		var missing string
+		for _, local := range images.StandIns(n) {
+			if err := h.runDocker(ctx, running, "image", "inspect", "--format", "{{.Id}}", local); err != nil {
+				missing = local
+			}
+		}
+		if missing != "" {
+			out = append(out, finding{"image", n, false, missing + " not built (make images); a run falls back to " + images.Official(n) + ", which needs a registry"})
 		} else {
 			out = append(out, finding{"image", n, true, ref})
 		}

@@ -247,6 +247,16 @@ func TestPrepare(t *testing.T) {
 	}
 	clockSkew := faults.Spec{ID: 2, Kind: faults.KindClockSkew, Target: mustSel(t, "leader"), Offset: time.Hour, Duration: 10 * time.Second}
 	kill := faults.Spec{ID: 1, Kind: faults.KindKill, Target: mustSel(t, "leader"), Duration: 10 * time.Second}
+	partition := faults.Spec{ID: 3, Kind: faults.KindPartition, Target: mustSel(t, "leader"), Duration: 10 * time.Second}
+	hostEngine := func(node string) client.Object {
+		p := engine(node).(*corev1.Pod)
+		p.Spec.HostNetwork = true
+		return p
+	}
+	allowing := func(d *appsv1.Deployment) *appsv1.Deployment {
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "chaos-mesh", Env: []corev1.EnvVar{{Name: allowHostNetworkEnv, Value: "true"}}}}
+		return d
+	}
 	noCRD := func(ctx context.Context, cl client.WithWatch, l client.ObjectList, opts ...client.ListOption) error {
 		if l.GetObjectKind().GroupVersionKind().Group == v1alpha1.SchemeGroupVersion.Group {
 			return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "chaos-mesh.org", Kind: "PodChaos"}}
@@ -270,6 +280,10 @@ func TestPrepare(t *testing.T) {
 		{name: "not installed, not ours", spec: kill, noCRD: true, want: "Chaos Mesh is not installed on cluster test (no CRD for PodChaos): install Chaos Mesh (helm install"},
 		{name: "not installed, ours, no installer", spec: kill, noCRD: true, cluster: kubeCluster{owned: true}, want: "helm install"},
 		{name: "not installed, ours, installed", spec: kill, noCRD: true, cluster: kubeCluster{owned: true}, install: true, want: "installed, yet cluster test serves no PodChaos"},
+		{name: "partition of hostNetwork pods refused", spec: partition, objs: []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), hostEngine("w1")}, want: "uses hostNetwork, and Chaos Mesh refuses network chaos on such pods unless its controller allows it"},
+		{name: "partition of hostNetwork pods allowed", spec: partition, objs: []client.Object{allowing(controllerDeployment(1)), pod("chaos-mesh", "d1", "w1", daemon, true), hostEngine("w1")}},
+		{name: "partition of pods in their own network", spec: partition, objs: []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), engine("w1")}},
+		{name: "clock skew of hostNetwork pods", spec: clockSkew, objs: []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), hostEngine("w1")}},
 		{name: "forbidden", spec: kill, cluster: kubeCluster{allow: errors.New("faults are destructive")}, want: "faults are destructive"},
 	}
 	for _, tt := range tests {

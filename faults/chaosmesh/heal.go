@@ -18,8 +18,10 @@ import (
 // healTimeout bounds the wait for each deleted experiment.
 const healTimeout = 30 * time.Second
 
-// lists are the kinds of experiment faultline creates.
-func lists() []client.ObjectList {
+// Lists returns an empty list of each kind of experiment faultline
+// creates, for listing them (what Heal deletes, what a test checks is
+// gone).
+func Lists() []client.ObjectList {
 	return []client.ObjectList{
 		&v1alpha1.PodChaosList{}, &v1alpha1.NetworkChaosList{}, &v1alpha1.TimeChaosList{},
 		&v1alpha1.StressChaosList{}, &v1alpha1.IOChaosList{},
@@ -35,7 +37,7 @@ func lists() []client.ObjectList {
 // nothing to heal. It is safe to run twice.
 func Heal(ctx context.Context, cl client.Client, w io.Writer) error {
 	var errs []error
-	for _, l := range lists() {
+	for _, l := range Lists() {
 		err := cl.List(ctx, l, client.MatchingLabels{faults.LabelManagedBy: faults.ManagedBy})
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			return nil // Chaos Mesh is not installed

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
@@ -60,6 +61,13 @@ type Installer struct {
 	// daemon; empty is containerd at /run/containerd/containerd.sock
 	// (kind, and most managed clusters).
 	Runtime, SocketPath string
+	// NoHostNetwork keeps Chaos Mesh's refusal of network chaos on pods
+	// with hostNetwork. By default faultline lifts it
+	// (controllerManager.allowHostNetworkTesting): engines on kind run
+	// their members in the nodes' network namespaces (their addresses are
+	// the nodes'), which on kind are the node containers', so that a
+	// partition there is what a zone partition means.
+	NoHostNetwork bool
 }
 
 // ModuleDir is the module's directory in the Go module cache
@@ -93,9 +101,10 @@ type values struct {
 	} `json:"images"`
 	EnableProfiling   bool `json:"enableProfiling"`
 	ControllerManager struct {
-		ReplicaCount int         `json:"replicaCount"`
-		Image        imageValues `json:"image"`
-		PodChaos     struct {
+		ReplicaCount            int         `json:"replicaCount"`
+		Image                   imageValues `json:"image"`
+		AllowHostNetworkTesting bool        `json:"allowHostNetworkTesting"`
+		PodChaos                struct {
 			PodFailure struct {
 				PauseImage string `json:"pauseImage"`
 			} `json:"podFailure"`
@@ -116,7 +125,8 @@ type values struct {
 
 // Chart returns the release faultline installs on c (nil: no cluster,
 // official images unless Images says otherwise): one controller replica,
-// no dashboard, no DNS server, the daemon on containerd, images mapped.
+// no dashboard, no DNS server, the daemon on containerd, images mapped,
+// network chaos allowed on hostNetwork pods unless NoHostNetwork.
 func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
 	src := in.Source
 	if src == (kube.ChartSource{}) {
@@ -134,6 +144,7 @@ func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
 	var v values
 	v.Images.Registry, v.Images.Tag = DefaultRegistry, DefaultTag
 	v.ControllerManager.ReplicaCount = 1
+	v.ControllerManager.AllowHostNetworkTesting = !in.NoHostNetwork
 	var err error
 	if v.ControllerManager.Image, err = splitImage(mapImage(ControllerImage)); err != nil {
 		return kube.Chart{}, err
@@ -190,6 +201,9 @@ func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
 			return fmt.Errorf("chart %s is not on this machine (go mod download %s@%s puts it in the module cache): %w", ch.Source, Module, ModuleVersion, err)
 		}
 	}
+	if err := in.loadImages(ctx, c); err != nil {
+		return err
+	}
 	kc, err := kube.Connect(k)
 	if err != nil {
 		return err
@@ -210,6 +224,35 @@ func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
 		return d.Status.DesiredNumberScheduled > 0 && d.Status.NumberReady == d.Status.DesiredNumberScheduled,
 			fmt.Sprintf("%d of %d daemons ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
 	})
+}
+
+// loadImages copies the local stand-ins of Chaos Mesh's images that the
+// cluster maps (platform.ImageMapper) into its nodes, when it loads images
+// on demand (platform.ImageLoader: kind, whose nodes have no registry).
+// Images given in Images are the user's to make pullable.
+func (in Installer) loadImages(ctx context.Context, c platform.Cluster) error {
+	l, ok := c.(platform.ImageLoader)
+	if !ok {
+		return nil
+	}
+	var refs []string
+	for _, official := range []string{ControllerImage, DaemonImage, PauseImage} {
+		if _, given := in.Images[official]; given {
+			continue
+		}
+		if local := platform.MapImage(c, official); local != official {
+			refs = append(refs, local)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := l.LoadImages(ctx, refs...); err != nil {
+		return fmt.Errorf("chaos-mesh: load its images into the nodes: %w", err)
+	}
+	faults.LogFromContext(ctx).Printf("chaos-mesh: loaded %s into the nodes in %.1fs", strings.Join(refs, ", "), time.Since(start).Seconds())
+	return nil
 }
 
 // partitionBehaviorPatch adds spec.partitionBehavior to the NetworkChaos

@@ -3,6 +3,7 @@ package chaosmesh
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
+	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
@@ -79,6 +81,7 @@ func TestChartRendersFromTheModule(t *testing.T) {
 		`faultline/pause:3.10`,
 		`"--runtime","containerd"`,
 		`/host-run/containerd.sock`,
+		`{"name":"ALLOW_HOST_NETWORK_TESTING","value":"true"}`,
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("rendered chart lacks %s", want)
@@ -102,5 +105,64 @@ func TestChartRendersFromTheModule(t *testing.T) {
 	}
 	if !strings.Contains(string(networkCRD), `"partitionBehavior":{"type":"string","enum":["drop","reject"]}`) {
 		t.Errorf("patched CRD lacks partitionBehavior")
+	}
+}
+
+// TestImagesAreTheBuilt: the images faultline builds from the module
+// (images.ChaosMesh) stand in for the chart's official images, at the
+// version whose chart is installed.
+func TestImagesAreTheBuilt(t *testing.T) {
+	m := images.StandIns(images.ChaosMesh)
+	if _, ok := m[ControllerImage]; !ok {
+		t.Errorf("the chaos-mesh build stands in for %v, not the controller manager's %s", m, ControllerImage)
+	}
+	if _, ok := m[DaemonImage]; !ok {
+		t.Errorf("the chaos-mesh build stands in for %v, not the daemon's %s", m, DaemonImage)
+	}
+	if images.ChaosMeshModule != Module || images.ChaosMeshModuleVersion != ModuleVersion {
+		t.Errorf("images build %s@%s; the chart comes from %s@%s", images.ChaosMeshModule, images.ChaosMeshModuleVersion, Module, ModuleVersion)
+	}
+}
+
+// loaderCluster maps and loads images as a kind cluster does.
+type loaderCluster struct {
+	stubMapper
+	loaded *[]string
+	err    error
+}
+
+func (c loaderCluster) LoadImages(_ context.Context, refs ...string) error {
+	*c.loaded = append(*c.loaded, refs...)
+	return c.err
+}
+
+func TestInstallerLoadsMappedImages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		images map[string]string
+		want   []string
+	}{
+		{"mapped", nil, []string{"faultline/chaos-mesh:abc123", "localhost:5000/chaos-daemon:abc123"}},
+		{"given by the user", map[string]string{DaemonImage: "registry.local/d:1"}, []string{"faultline/chaos-mesh:abc123"}},
+		{"all given", map[string]string{DaemonImage: "r/d:1", ControllerImage: "r/c:1"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var loaded []string
+			if err := (Installer{Images: tc.images}).loadImages(t.Context(), loaderCluster{loaded: &loaded}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(loaded, " ") != strings.Join(tc.want, " ") {
+				t.Fatalf("loaded %v, want %v", loaded, tc.want)
+			}
+		})
+	}
+	var loaded []string
+	err := Installer{}.loadImages(t.Context(), loaderCluster{loaded: &loaded, err: errors.New("no space")})
+	if err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("a failed load: %v", err)
+	}
+	// A cluster that cannot load images gets none loaded, and no error.
+	if err := (Installer{}).loadImages(t.Context(), stubMapper{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -65,11 +65,16 @@ func (f *fault) Prepare(ctx context.Context, c platform.Cluster, t faults.Target
 	if err != nil {
 		return err
 	}
-	if err := f.ensureInstalled(ctx, c, cl, objs); err != nil {
+	if err := f.ensureInstalled(faults.ContextWithLog(ctx, t.Log), c, cl, objs); err != nil {
 		return err
 	}
 	if _, err := Controller(ctx, cl); err != nil {
 		return err
+	}
+	if needsPodNetwork(f.spec.Kind) {
+		if err := hostNetworkAllowed(ctx, cl, t.Pods); err != nil {
+			return err
+		}
 	}
 	if needsDaemon(f.spec.Kind) {
 		if err := daemonCovers(ctx, cl, t.Pods); err != nil {
@@ -121,7 +126,7 @@ func (f *fault) ensureInstalled(ctx context.Context, c platform.Cluster, cl clie
 // Mesh is not installed.
 func Missing(ctx context.Context, cl client.Client) ([]string, error) {
 	var objs []client.Object
-	for _, l := range lists() {
+	for _, l := range Lists() {
 		gvk, err := cl.GroupVersionKindFor(l)
 		if err != nil {
 			return nil, fmt.Errorf("chaos-mesh: %w", err)
@@ -180,6 +185,66 @@ func Controller(ctx context.Context, cl client.Client) (string, error) {
 	}
 	d := list.Items[0]
 	return "", fmt.Errorf("chaos-mesh: controller manager %s/%s has no available replica (%d of %d ready)", d.Namespace, d.Name, d.Status.ReadyReplicas, d.Status.Replicas)
+}
+
+// allowHostNetworkEnv is the controller manager's setting that lifts its
+// refusal of network chaos on hostNetwork pods (the chart's
+// controllerManager.allowHostNetworkTesting).
+const allowHostNetworkEnv = "ALLOW_HOST_NETWORK_TESTING"
+
+// hostNetworkAllowed checks, for a network experiment, that the engine's
+// pods are not in their nodes' network namespace, or that Chaos Mesh's
+// controller is set to act on such pods: otherwise it refuses every
+// target ("It's dangerous to inject network chaos on a pod with
+// hostNetwork") once the load has begun. A client that may not read
+// Deployments or pods passes unchecked.
+func hostNetworkAllowed(ctx context.Context, cl client.Client, pods *faults.Pods) error {
+	var engine corev1.PodList
+	err := cl.List(ctx, &engine, client.InNamespace(pods.Namespace), client.MatchingLabels(pods.Labels))
+	if apierrors.IsForbidden(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("chaos-mesh: list the engine's pods: %w", err)
+	}
+	host := ""
+	for _, p := range engine.Items {
+		if p.Spec.HostNetwork {
+			host = p.Namespace + "/" + p.Name
+			break
+		}
+	}
+	if host == "" {
+		return nil
+	}
+	var list appsv1.DeploymentList
+	err = cl.List(ctx, &list, client.MatchingLabels{labelName: chartName, labelComponent: componentCtl})
+	if apierrors.IsForbidden(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("chaos-mesh: list its controller: %w", err)
+	}
+	for _, d := range list.Items {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == allowHostNetworkEnv && e.Value == "true" {
+					return nil
+				}
+			}
+		}
+	}
+	return fmt.Errorf("chaos-mesh: the engine's pod %s uses hostNetwork, and Chaos Mesh refuses network chaos on such pods unless its controller allows it (helm value controllerManager.allowHostNetworkTesting=true; the rules then go into the node's network namespace); or use via: platform", host)
+}
+
+// needsPodNetwork reports whether a kind's experiment acts in the pods'
+// network namespaces (NetworkChaos).
+func needsPodNetwork(kind string) bool {
+	switch kind {
+	case faults.KindPartition, faults.KindLatency, faults.KindLoss, faults.KindBandwidth:
+		return true
+	}
+	return false
 }
 
 // daemonCovers checks that a Chaos Mesh daemon is ready on every node

@@ -116,3 +116,23 @@ func TestNodeMechanism(t *testing.T) {
 		}
 	}
 }
+
+// TestMapImage: both eager and lazy stand-ins are handed out, eager first;
+// anything else is run as named.
+func TestMapImage(t *testing.T) {
+	c := &Cluster{opts: Options{
+		Images:     map[string]string{"etcd:official": "faultline/etcd:1", "both:official": "eager:1"},
+		LazyImages: map[string]string{"chaos:official": "faultline/chaos:1", "both:official": "lazy:1"},
+	}}
+	for ref, want := range map[string]string{
+		"etcd:official":  "faultline/etcd:1",
+		"chaos:official": "faultline/chaos:1",
+		"both:official":  "eager:1",
+		"other:1":        "other:1",
+	} {
+		if got := c.MapImage(ref); got != want {
+			t.Errorf("MapImage(%s) = %s, want %s", ref, got, want)
+		}
+	}
+	var _ platform.ImageLoader = c
+}

@@ -16,6 +16,7 @@ import (
 // LoadImages copies images from the Docker daemon into the containerd of
 // every node, as `kind load docker-image` does, so that pods run them
 // without a registry. Each image is saved once and imported node by node.
+// It implements platform.ImageLoader.
 func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 	if len(refs) == 0 {
 		return nil
@@ -44,7 +45,7 @@ func (c *Cluster) LoadImages(ctx context.Context, refs ...string) error {
 	return nil
 }
 
-// LoadLocalImages implements platform.ImageLoader: the refs the Docker
+// LoadLocalImages implements platform.LocalImageLoader: the refs the Docker
 // daemon of the nodes holds are copied into every node (LoadImages).
 func (c *Cluster) LoadLocalImages(ctx context.Context, refs ...string) ([]string, error) {
 	var held []string
@@ -63,9 +64,13 @@ func (c *Cluster) LoadLocalImages(ctx context.Context, refs ...string) ([]string
 	return held, c.LoadImages(ctx, held...)
 }
 
-// MapImage implements platform.ImageMapper from Options.Images.
+// MapImage implements platform.ImageMapper from Options.Images and
+// Options.LazyImages.
 func (c *Cluster) MapImage(ref string) string {
 	if local, ok := c.opts.Images[ref]; ok {
+		return local
+	}
+	if local, ok := c.opts.LazyImages[ref]; ok {
 		return local
 	}
 	return ref

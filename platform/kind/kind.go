@@ -87,6 +87,11 @@ type Options struct {
 	// are loaded into every node like LoadImages, and the cluster's
 	// MapImage hands them to engines in place of the official ones.
 	Images map[string]string
+	// LazyImages are stand-ins like Images that MapImage hands out too,
+	// but that are loaded into the nodes only when whoever deploys them
+	// asks (LoadImages, platform.ImageLoader): big images few runs need,
+	// such as Chaos Mesh's, do not slow down every cluster's creation.
+	LazyImages map[string]string
 	// Network is the Docker network of the nodes, created with
 	// NetworkSubnet unless it exists; empty is DefaultNetwork. Its IPv4
 	// subnet must be configured (not from the daemon's pools), so that a

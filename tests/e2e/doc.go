@@ -3,7 +3,14 @@
 // e2e-framework provider (platform/kind/e2ekind), deploys etcd on it, and
 // runs etcd scenarios through the real runner (scenarios.Run) with a
 // node kill, a zone outage, a zone partition and inter-zone latency. Each
-// must pass, lose no acknowledged write, and have a measured RTO. For the
+// must pass, lose no acknowledged write, and have a measured RTO. The
+// same holds with the faults carried out by Chaos Mesh (label
+// injector:chaos-mesh: PodChaos pod-kill of the leader, NetworkChaos
+// partition of a zone, TimeChaos and StressChaos on the leader), installed
+// from its module's chart with the images `faultline images build
+// chaos-mesh` makes; an interrupted run must leave no experiment behind,
+// and latency and loss through Chaos Mesh must be refused before the load
+// where the kernel has no sch_netem. For the
 // operator-managed engines (cloudnativepg, cockroachdb, etcd through
 // etcd-operator) it installs the upstream CRDs of FAULTLINE_SHARED/schemas,
 // has the API server accept every object faultline generates in a
@@ -24,5 +31,6 @@
 //
 //	go test -tags e2e -timeout 40m ./tests/e2e/ -ginkgo.v
 //
-// and select by label: -ginkgo.label-filter='fault:kill' or 'engine:cloudnativepg'.
+// and select by label: -ginkgo.label-filter='fault:kill', 'engine:cloudnativepg'
+// or 'injector:chaos-mesh'.
 package e2e
