@@ -28,10 +28,14 @@ const (
 	// CNPGPostgres is CloudNativePG's operand (PostgreSQL) image, from
 	// Debian's packages.
 	CNPGPostgres = "cnpg-postgres"
+	// Vitess is the vitess engine's image on Kubernetes without
+	// vitess-operator: faultline's build of the Vitess programs and
+	// Debian's MariaDB.
+	Vitess = "vitess"
 )
 
 // Names lists every image Build knows, in build order.
-func Names() []string { return []string{KindNode, Etcd, CNPGPostgres} }
+func Names() []string { return []string{KindNode, Etcd, CNPGPostgres, Vitess} }
 
 // recipeSources are the recipe itself and the in-tree programs: any change
 // to them changes the tags.
@@ -44,6 +48,7 @@ var repository = map[string]string{
 	KindNode:     "faultline/kind-node",
 	Etcd:         "faultline/etcd",
 	CNPGPostgres: "faultline/cnpg-postgres",
+	Vitess:       "faultline/vitess",
 }
 
 // official are the images of users who can pull.
@@ -51,6 +56,7 @@ var official = map[string]string{
 	KindNode:     OfficialKindNode,
 	Etcd:         OfficialEtcd,
 	CNPGPostgres: OfficialCNPGPostgres,
+	Vitess:       OfficialVitess,
 }
 
 // Ref is the content-tagged local reference of the named image, e.g.
@@ -70,8 +76,11 @@ func Official(name string) string { return official[name] }
 // tag is the image's version followed by a hash of every input: the
 // versions, the package lists, the recipe's source and the programs.
 func tag(name string, v Versions) string {
-	if name == CNPGPostgres {
+	switch name {
+	case CNPGPostgres:
 		return cnpgTag(v)
+	case Vitess:
+		return vitessTag(v)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\n", name)
@@ -219,6 +228,8 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			err = b.etcd(ctx, ref)
 		case CNPGPostgres:
 			err = b.cnpgPostgres(ctx, ref)
+		case Vitess:
+			err = b.vitess(ctx, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("images: build %s: %w", n, err)
@@ -233,7 +244,7 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
 	var rootfs []string // images whose root filesystem debootstrap makes
 	for _, n := range names {
-		if n == KindNode || n == CNPGPostgres {
+		if n == KindNode || n == CNPGPostgres || n == Vitess {
 			rootfs = append(rootfs, n)
 		}
 	}

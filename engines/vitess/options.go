@@ -16,6 +16,13 @@ const (
 	DurabilityCrossCell = "cross_cell"
 )
 
+// How vitess is deployed on Kubernetes (option deploy).
+const (
+	DeployAuto        = "auto"
+	DeployStatefulSet = "statefulset"
+	DeployOperator    = "operator"
+)
+
 // Transaction modes (vtgate --transaction-mode).
 const (
 	TxSingle = "SINGLE"
@@ -74,6 +81,11 @@ var options = localdb.Options{
 		Default: "60",
 		Check:   localdb.IntRange(2, 3600),
 	},
+	"deploy": {
+		Doc:     "how vitess is deployed on Kubernetes (kind, existing): statefulset (faultline's manifests and its Vitess image, faultline/vitess: the topology server, vtctld, VTOrc and a vtgate per cell on the control-plane node, a StatefulSet of tablets per cell pinned to its zone), operator (vitess-operator with vitess/lite, MySQL 8), or auto: statefulset where the cluster holds faultline's Vitess image (kind after `faultline images build vitess`), else operator; with statefulset, engine.image replaces faultline's image",
+		Default: DeployAuto,
+		Check:   localdb.OneOf(DeployAuto, DeployStatefulSet, DeployOperator),
+	},
 	"vtgate_buffer": {
 		Doc:     "whether vtgate holds primary traffic during a failover instead of failing it (vtgate --enable-buffer, window 10s, at most 20s per failover)",
 		Default: "true",
@@ -99,6 +111,9 @@ type config struct {
 	TransactionMode string
 	VTOrc           vtorcConfig
 	Buffer          bool
+	// Deploy is how vitess is deployed on Kubernetes (DeployAuto,
+	// DeployStatefulSet, DeployOperator).
+	Deploy string
 	// ReplicaNetTimeout is mysqld's slave_net_timeout, in seconds.
 	ReplicaNetTimeout int
 }
@@ -127,6 +142,7 @@ func parseConfig(set map[string]string) (config, []error) {
 		Flavor:            dist.Flavor(v["flavor"]),
 		TransactionMode:   v["transaction_mode"],
 		Buffer:            v["vtgate_buffer"] == "true",
+		Deploy:            v["deploy"],
 		ReplicaNetTimeout: func() int { n, _ := strconv.Atoi(v["replica_net_timeout"]); return n }(),
 		VTOrc: vtorcConfig{
 			InstancePollTime:         dur("vtorc_instance_poll_time"),
