@@ -7,8 +7,17 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/platform"
 )
+
+// TestKubeImageIsTheImagesOne: the image the engine asks the cluster to
+// map is the one `faultline images build vitess` stands in for.
+func TestKubeImageIsTheImagesOne(t *testing.T) {
+	if images.Official(images.Vitess) != KubeImage {
+		t.Fatalf("images.Official(vitess) = %s, the engine deploys %s", images.Official(images.Vitess), KubeImage)
+	}
+}
 
 // mapper is a cluster that holds local stand-ins for images.
 type mapper struct {
