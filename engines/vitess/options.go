@@ -71,6 +71,11 @@ var options = localdb.Options{
 		Default: "15s",
 		Check:   durationRange(time.Second, time.Hour),
 	},
+	"vtorc_remote_operation_timeout": {
+		Doc:     "how long VTOrc waits for a tablet's answer (vtorc --remote-operation-timeout); a recovery holds the shard's lock meanwhile, so while a dead tablet is still recorded as primary (a killed primary whose node has not come back) each attempt to demote it delays the next failover by up to this long",
+		Default: "15s",
+		Check:   durationRange(time.Second, time.Hour),
+	},
 	"vtorc_prevent_cross_cell_failover": {
 		Doc:     "whether VTOrc only promotes a tablet in the dead primary's cell (vtorc --prevent-cross-cell-failover)",
 		Default: "false",
@@ -124,6 +129,7 @@ type vtorcConfig struct {
 	RecoveryPollDuration     time.Duration
 	WaitReplicasTimeout      time.Duration
 	TopoRefresh              time.Duration
+	RemoteOperationTimeout   time.Duration
 	PreventCrossCellFailover bool
 }
 
@@ -149,6 +155,7 @@ func parseConfig(set map[string]string) (config, []error) {
 			RecoveryPollDuration:     dur("vtorc_recovery_poll_duration"),
 			WaitReplicasTimeout:      dur("vtorc_wait_replicas_timeout"),
 			TopoRefresh:              dur("vtorc_topo_refresh"),
+			RemoteOperationTimeout:   dur("vtorc_remote_operation_timeout"),
 			PreventCrossCellFailover: v["vtorc_prevent_cross_cell_failover"] == "true",
 		},
 	}, nil
@@ -161,6 +168,7 @@ func (c vtorcConfig) args() []string {
 		"--recovery-poll-duration=" + c.RecoveryPollDuration.String(),
 		"--wait-replicas-timeout=" + c.WaitReplicasTimeout.String(),
 		"--topo-information-refresh-duration=" + c.TopoRefresh.String(),
+		"--remote-operation-timeout=" + c.RemoteOperationTimeout.String(),
 		"--prevent-cross-cell-failover=" + strconv.FormatBool(c.PreventCrossCellFailover),
 		"--allow-emergency-reparent=true",
 		"--allow-recovery=true",
