@@ -145,10 +145,15 @@ func (n *Nemesis) target(ctx context.Context, s Spec, info KindInfo, r *rand.Ran
 		return Target{}, err
 	}
 	if info.Peered {
-		if s.Peers.IsZero() {
+		switch {
+		case s.Peers.IsZero():
 			t.Peers = Complement(workers, t.Nodes)
-		} else if t.Peers, err = s.Peers.ResolveLeaders(ctx, workers, n.Leader, n.Leaders, r); err != nil {
-			return Target{}, fmt.Errorf("peers: %w", err)
+		case s.Peers.Kind == SelRest:
+			t.Peers = Complement(nodes, t.Nodes)
+		default:
+			if t.Peers, err = s.Peers.ResolveLeaders(ctx, workers, n.Leader, n.Leaders, r); err != nil {
+				return Target{}, fmt.Errorf("peers: %w", err)
+			}
 		}
 	}
 	return t, nil

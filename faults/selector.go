@@ -26,6 +26,11 @@ const (
 	SelMajority   = "majority"    // a random majority of the workers
 	SelRandom     = "random"      // one random worker
 	SelAll        = "all"         // every worker
+	// SelRest selects peers only: every node outside the target, the
+	// control plane included (where engines keep a topology server, an
+	// orchestrator, their routers), so that a partition cuts the target
+	// off from everything.
+	SelRest = "rest"
 )
 
 // Selector picks nodes, the way Chaos Mesh separates targeting from the
@@ -63,7 +68,7 @@ func (s *Selector) UnmarshalText(b []byte) error {
 func ParseSelector(text string) (Selector, error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(text), ":")
 	switch kind {
-	case SelLeader, SelFollower, SelLeaderZone, SelPrimaries, SelMinority, SelMajority, SelRandom, SelAll:
+	case SelLeader, SelFollower, SelLeaderZone, SelPrimaries, SelMinority, SelMajority, SelRandom, SelAll, SelRest:
 		if hasArg {
 			return Selector{}, fmt.Errorf("selector %q takes no argument", excerpt.Value(kind))
 		}
@@ -241,6 +246,8 @@ func (s Selector) ResolveLeaders(ctx context.Context, workers []platform.Node, l
 		return pick(1), nil
 	case SelAll:
 		return append([]platform.Node(nil), workers...), nil
+	case SelRest:
+		return nil, fmt.Errorf("select %s: rest names the peers of a partition or shaping fault, not a target", s)
 	}
 	return nil, fmt.Errorf("select: unknown selector %q", excerpt.Value(s.Kind))
 }

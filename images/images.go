@@ -33,10 +33,14 @@ const (
 	// of one build from its Go module (Ref names the controller manager's;
 	// StandIns both).
 	ChaosMesh = "chaos-mesh"
+	// Vitess is the vitess engine's image on Kubernetes without
+	// vitess-operator: faultline's build of the Vitess programs and
+	// Debian's MariaDB.
+	Vitess = "vitess"
 )
 
 // Names lists every image Build knows, in build order.
-func Names() []string { return []string{KindNode, Etcd, CNPGPostgres, ChaosMesh} }
+func Names() []string { return []string{KindNode, Etcd, CNPGPostgres, ChaosMesh, Vitess} }
 
 // recipeSources are the recipe itself and the in-tree programs: any change
 // to them changes the tags.
@@ -50,6 +54,7 @@ var repository = map[string]string{
 	Etcd:         "faultline/etcd",
 	CNPGPostgres: "faultline/cnpg-postgres",
 	ChaosMesh:    "faultline/chaos-mesh",
+	Vitess:       "faultline/vitess",
 }
 
 // official are the images of users who can pull.
@@ -58,6 +63,7 @@ var official = map[string]string{
 	Etcd:         OfficialEtcd,
 	CNPGPostgres: OfficialCNPGPostgres,
 	ChaosMesh:    OfficialChaosMesh,
+	Vitess:       OfficialVitess,
 }
 
 // Ref is the content-tagged local reference of the named image, e.g.
@@ -82,6 +88,8 @@ func tag(name string, v Versions) string {
 		return cnpgTag(v)
 	case ChaosMesh:
 		return chaosTag(v)
+	case Vitess:
+		return vitessTag(v)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\n", name)
@@ -256,6 +264,8 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 			err = b.cnpgPostgres(ctx, ref)
 		case ChaosMesh:
 			err = b.chaosMesh(ctx, ref)
+		case Vitess:
+			err = b.vitess(ctx, ref)
 		}
 		if err != nil {
 			return fmt.Errorf("images: build %s: %w", n, err)
@@ -270,7 +280,7 @@ func Build(ctx context.Context, d *dockerd.Daemon, names []string, log io.Writer
 func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
 	var rootfs []string // images whose root filesystem debootstrap makes
 	for _, n := range names {
-		if n == KindNode || n == CNPGPostgres || n == ChaosMesh {
+		if n == KindNode || n == CNPGPostgres || n == ChaosMesh || n == Vitess {
 			rootfs = append(rootfs, n)
 		}
 	}

@@ -14,6 +14,7 @@ func TestRef(t *testing.T) {
 	for _, tc := range []struct{ name, pattern string }{
 		{KindNode, `^faultline/kind-node:v1\.34\.4-[0-9a-f]{12}$`},
 		{Etcd, `^faultline/etcd:v3\.7\.3-[0-9a-f]{12}$`},
+		{Vitess, `^faultline/vitess:v24\.0\.4-[0-9a-f]{12}$`},
 		{"nope", `^$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,6 +54,24 @@ func TestTagChangesWithInputs(t *testing.T) {
 				t.Fatalf("changing %s keeps the tag %s", tc.field, base)
 			}
 		})
+	}
+}
+
+// TestVitessTagIsItsOwn: the Vitess image's tag follows its own inputs
+// (Debian's suite, the programs' build) and not the node recipe's, so
+// that building it never invalidates the node image, and the reverse.
+func TestVitessTagIsItsOwn(t *testing.T) {
+	v := Pinned()
+	base := tag(Vitess, v)
+	w := v
+	w.Debian = "trixie"
+	if tag(Vitess, w) == base {
+		t.Fatal("changing Debian's suite keeps the vitess tag")
+	}
+	w = v
+	w.Kubernetes = "v1.34.5"
+	if tag(Vitess, w) != base {
+		t.Fatal("changing Kubernetes changes the vitess tag")
 	}
 }
 

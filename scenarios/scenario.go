@@ -169,8 +169,9 @@ type Fault struct {
 	// nodes:A,B, zone:Z, region:R, minority, majority, random, all.
 	// Required.
 	Target faults.Selector `yaml:"target"`
-	// Peers selects the other side of a partition or shaping rule.
-	// Default: every other worker node.
+	// Peers selects the other side of a partition or shaping rule: any
+	// target selector, or rest (every node outside the target, the
+	// control plane included). Default: every other worker node.
 	Peers faults.Selector `yaml:"peers"`
 	// OneWay makes a partition drop only traffic from target to peers.
 	// Default false (symmetric).

@@ -428,6 +428,9 @@ func (v *validator) faults(env Env, eng engines.Engine) {
 			v.errorf(p+".duration", "the fault ends at %s, after the load ends at %s: recovery could not be measured", f.At+f.Duration, v.s.Workload.Duration)
 		}
 		v.selector(p+".target", f.Target, topo, canLead, eng, true)
+		if f.Target.Kind == faults.SelRest {
+			v.errorf(p+".target", "rest names the peers of a partition or shaping fault (every node outside the target, the control plane included), not a target")
+		}
 		if err == nil && len(info.Selectors) > 0 && !f.Target.IsZero() && !slices.Contains(info.Selectors, f.Target.Kind) {
 			v.errorf(p+".target", "%s needs a target of kind %s, got %s", f.Kind, strings.Join(info.Selectors, " or "), f.Target)
 		}

@@ -28,14 +28,16 @@ func newImagesBuildCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "build [NAME...]",
 		Short: "Build images (all by default) from pinned Go modules and Debian packages; unchanged ones are kept",
-		Long: `Build makes the named images (kind-node, etcd, cnpg-postgres, chaos-mesh; all
-when none is named) from pinned Go modules and Debian packages, with no
-registry, in the Docker daemon faultline runs kind on (its own when the
-machine's cannot start privileged containers). Images are tagged by a hash of
-their inputs and rebuilt only when those change. A cold kind-node build takes
-about 15 minutes on 2 cores. chaos-mesh is two images, Chaos Mesh's controller
-manager and daemon built from its Go module; kind runs load them into the
-nodes when a fault via chaos-mesh installs it.`,
+		Long: `Build makes the named images (kind-node, etcd, cnpg-postgres, chaos-mesh,
+vitess; all when none is named) from pinned Go modules and Debian packages,
+with no registry, in the Docker daemon faultline runs kind on (its own when
+the machine's cannot start privileged containers). Images are tagged by a
+hash of their inputs and rebuilt only when those change. A cold kind-node
+build takes about 15 minutes on 2 cores. chaos-mesh is two images, Chaos
+Mesh's controller manager and daemon built from its Go module; kind runs load
+them into the nodes when a fault via chaos-mesh installs it. vitess builds
+the Vitess programs first when they are not cached (make vitess, about 8
+minutes).`,
 		ValidArgs: images.Names(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {

@@ -125,14 +125,23 @@ func (e *Engine) deployKube(ctx context.Context, c platform.Cluster, spec engine
 	return nil
 }
 
-// Teardown implements engines.Teardown: on Kubernetes it closes the way
-// to vtgate and deletes the VitessCluster's namespace; the local path's
-// processes end with their cluster.
+// Teardown implements engines.Teardown: on Kubernetes it deletes the
+// StatefulSet path's namespace, or closes the way to vtgate and deletes
+// the VitessCluster's namespace; the local path's processes end with
+// their cluster.
 func (e *Engine) Teardown(ctx context.Context, c platform.Cluster) error {
 	e.mu.Lock()
 	d, ok := e.operators[c.Name()]
 	delete(e.operators, c.Name())
+	dep := e.deployments[c.Name()]
+	if dep != nil && dep.kube != nil {
+		// The next Deploy on a cluster of the same name starts anew.
+		delete(e.deployments, c.Name())
+	}
 	e.mu.Unlock()
+	if dep != nil && dep.kube != nil {
+		return dep.kube.teardown(ctx)
+	}
 	if !ok {
 		return nil
 	}
@@ -140,8 +149,16 @@ func (e *Engine) Teardown(ctx context.Context, c platform.Cluster) error {
 }
 
 // Pods implements engines.PodOwner on Kubernetes: the tablets' pods
-// (vttablet and mysqld), not the operator, vtgates, vtctld or VTOrc.
+// (vttablet and mysqld), not the operator, vtgates, vtctld, VTOrc or the
+// topology server.
 func (e *Engine) Pods(c platform.Cluster) (engines.PodSet, error) {
+	if dep, err := e.deployment(c); err == nil && dep.kube != nil {
+		return engines.PodSet{
+			Namespace:  StatefulSetNamespace,
+			Labels:     map[string]string{labelName: "vitess", labelComponent: ProcTablet},
+			Containers: []string{ProcTablet, ProcMySQL},
+		}, nil
+	}
 	if _, ok := e.operator(c); !ok {
 		return engines.PodSet{}, fmt.Errorf("vitess: not deployed through vitess-operator on cluster %s", c.Name())
 	}

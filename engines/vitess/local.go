@@ -58,6 +58,9 @@ type deployment struct {
 	// routed maps each table of a sharded keyspace to its key column:
 	// the VSchema's tables.
 	routed map[string]string
+	// kube is set for a deployment on Kubernetes without the operator
+	// (statefulset.go): pods on the nodes' networks rather than processes.
+	kube *kubeState
 }
 
 // gate is a vtgate: the MySQL endpoint of one cell.
@@ -288,17 +291,7 @@ func (dep *deployment) startTopo(ctx context.Context, c platform.Cluster, host p
 	err = host.Run(ctx, dep.cp.Name, platform.Process{
 		Name:  procTopo,
 		Agent: etcd.AgentName,
-		Args: []string{
-			"--name=topo",
-			"--data-dir=" + filepath.Join(host.DataDir(dep.cp.Name), "topo"),
-			"--listen-client-urls=http://" + clientAddr,
-			"--advertise-client-urls=http://" + clientAddr,
-			"--listen-peer-urls=http://" + peerAddr,
-			"--initial-advertise-peer-urls=http://" + peerAddr,
-			"--initial-cluster=topo=http://" + peerAddr,
-			"--initial-cluster-token=faultline-vitess-" + c.Name(),
-			"--log-level=warn",
-		},
+		Args:  topoServerArgs(clientAddr, peerAddr, filepath.Join(host.DataDir(dep.cp.Name), "topo"), "faultline-vitess-"+c.Name()),
 		Ready: listening(clientAddr),
 	})
 	return clientAddr, err
@@ -314,13 +307,7 @@ func (dep *deployment) startVtctld(ctx context.Context, c platform.Cluster, host
 		return "", err
 	}
 	addr := hostPort(dep.cp, grpc)
-	args := append(append([]string{}, topo...), logArgs...)
-	args = append(args,
-		"--cell="+dep.plan.Cells[0].Name,
-		"--service-map=grpc-vtctl,grpc-vtctld",
-		"--port="+strconv.Itoa(http), "--grpc-port="+strconv.Itoa(grpc),
-		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
-	)
+	args := vtctldArgs(topo, dep.plan.Cells[0].Name, dep.cp.Addr, http, grpc)
 	err = host.Run(ctx, dep.cp.Name, platform.Process{
 		Name: procVtctld, Path: dep.bin["vtctld"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
@@ -349,19 +336,7 @@ func (dep *deployment) startTablet(ctx context.Context, c platform.Cluster, host
 	if err := host.Run(ctx, n.Name, dep.mysqldProcess(root, n, t.UID, mysqlPort)); err != nil {
 		return fmt.Errorf("tablet %s: %w", t.Alias(), err)
 	}
-	args := append(append([]string{}, topo...), logArgs...)
-	args = append(args,
-		"--tablet-path="+t.Alias(),
-		"--tablet-hostname="+n.Addr,
-		"--init-keyspace="+Keyspace,
-		"--init-shard="+t.Shard,
-		"--init-tablet-type=replica",
-		"--port="+strconv.Itoa(httpPort), "--grpc-port="+strconv.Itoa(grpcPort),
-		"--bind-address="+n.Addr, "--grpc-bind-address="+n.Addr,
-		"--service-map=grpc-queryservice,grpc-tabletmanager,grpc-updatestream",
-		"--heartbeat-on-demand-duration=5s",
-		"--config-file-not-found-handling=ignore",
-	)
+	args := append([]string{"--tablet-path=" + t.Alias()}, vttabletArgs(topo, n.Addr, t.Shard, httpPort, grpcPort)...)
 	err = host.Run(ctx, n.Name, platform.Process{
 		Name: ProcTablet, Path: dep.bin["vttablet"], Args: args,
 		Env:   []string{"VTDATAROOT=" + root, "TMPDIR=" + root},
@@ -450,9 +425,7 @@ func (dep *deployment) startVTOrc(ctx context.Context, c platform.Cluster, host 
 	if err != nil {
 		return err
 	}
-	args := append(append([]string{}, topo...), logArgs...)
-	args = append(args, "--cell="+dep.plan.Cells[0].Name, "--port="+strconv.Itoa(http), "--bind-address="+dep.cp.Addr)
-	args = append(args, dep.cfg.VTOrc.args()...)
+	args := vtorcArgs(topo, dep.plan.Cells[0].Name, dep.cp.Addr, http, dep.cfg.VTOrc)
 	return host.Run(ctx, dep.cp.Name, platform.Process{
 		Name: procVTOrc, Path: dep.bin["vtorc"], Args: args,
 		Env:   []string{"TMPDIR=" + host.DataDir(dep.cp.Name)},
@@ -469,21 +442,7 @@ func (dep *deployment) startGate(ctx context.Context, c platform.Cluster, host p
 		}
 		ports[k] = p
 	}
-	args := append(append([]string{}, topo...), logArgs...)
-	args = append(args,
-		"--cell="+cl.Name,
-		"--cells-to-watch="+strings.Join(dep.plan.cellNames(), ","),
-		"--tablet-types-to-wait=PRIMARY",
-		"--port="+strconv.Itoa(ports["http"]), "--grpc-port="+strconv.Itoa(ports["grpc"]),
-		"--bind-address="+dep.cp.Addr, "--grpc-bind-address="+dep.cp.Addr,
-		"--mysql-server-port="+strconv.Itoa(ports["mysql"]),
-		"--mysql-server-bind-address="+dep.cp.Addr,
-		"--mysql-auth-server-impl=none",
-		"--service-map=grpc-vtgateservice",
-		"--transaction-mode="+dep.cfg.TransactionMode,
-		"--tablet-refresh-interval=5s",
-		"--enable-buffer="+strconv.FormatBool(dep.cfg.Buffer),
-	)
+	args := vtgateArgs(topo, cl, dep.plan.cellNames(), dep.cp.Addr, gatePorts{HTTP: ports["http"], GRPC: ports["grpc"], MySQL: ports["mysql"]}, dep.cfg)
 	gt := gate{Cell: cl, MySQL: hostPort(dep.cp, ports["mysql"])}
 	err := host.Run(ctx, dep.cp.Name, platform.Process{
 		Name: "vtgate-" + cl.Name, Path: dep.bin["vtgate"], Args: args,

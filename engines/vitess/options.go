@@ -16,6 +16,13 @@ const (
 	DurabilityCrossCell = "cross_cell"
 )
 
+// How vitess is deployed on Kubernetes (option deploy).
+const (
+	DeployAuto        = "auto"
+	DeployStatefulSet = "statefulset"
+	DeployOperator    = "operator"
+)
+
 // Transaction modes (vtgate --transaction-mode).
 const (
 	TxSingle = "SINGLE"
@@ -64,6 +71,11 @@ var options = localdb.Options{
 		Default: "15s",
 		Check:   durationRange(time.Second, time.Hour),
 	},
+	"vtorc_remote_operation_timeout": {
+		Doc:     "how long VTOrc waits for a tablet's answer (vtorc --remote-operation-timeout); a recovery holds the shard's lock meanwhile, so while a dead tablet is still recorded as primary (a killed primary whose node has not come back) each attempt to demote it delays the next failover by up to this long",
+		Default: "15s",
+		Check:   durationRange(time.Second, time.Hour),
+	},
 	"vtorc_prevent_cross_cell_failover": {
 		Doc:     "whether VTOrc only promotes a tablet in the dead primary's cell (vtorc --prevent-cross-cell-failover)",
 		Default: "false",
@@ -73,6 +85,11 @@ var options = localdb.Options{
 		Doc:     "seconds a replica waits for data from its primary before it takes the connection for dead (mysqld slave_net_timeout; heartbeats every half of it): until then VTOrc sees an unreachable primary whose replicas still replicate, and does not fail over",
 		Default: "60",
 		Check:   localdb.IntRange(2, 3600),
+	},
+	"deploy": {
+		Doc:     "how vitess is deployed on Kubernetes (kind, existing): statefulset (faultline's manifests and its Vitess image, faultline/vitess: the topology server, vtctld, VTOrc and a vtgate per cell on the control-plane node, a StatefulSet of tablets per cell pinned to its zone), operator (vitess-operator with vitess/lite, MySQL 8), or auto: statefulset where the cluster holds faultline's Vitess image (kind after `faultline images build vitess`), else operator; with statefulset, engine.image replaces faultline's image",
+		Default: DeployAuto,
+		Check:   localdb.OneOf(DeployAuto, DeployStatefulSet, DeployOperator),
 	},
 	"vtgate_buffer": {
 		Doc:     "whether vtgate holds primary traffic during a failover instead of failing it (vtgate --enable-buffer, window 10s, at most 20s per failover)",
@@ -99,6 +116,9 @@ type config struct {
 	TransactionMode string
 	VTOrc           vtorcConfig
 	Buffer          bool
+	// Deploy is how vitess is deployed on Kubernetes (DeployAuto,
+	// DeployStatefulSet, DeployOperator).
+	Deploy string
 	// ReplicaNetTimeout is mysqld's slave_net_timeout, in seconds.
 	ReplicaNetTimeout int
 }
@@ -109,6 +129,7 @@ type vtorcConfig struct {
 	RecoveryPollDuration     time.Duration
 	WaitReplicasTimeout      time.Duration
 	TopoRefresh              time.Duration
+	RemoteOperationTimeout   time.Duration
 	PreventCrossCellFailover bool
 }
 
@@ -127,12 +148,14 @@ func parseConfig(set map[string]string) (config, []error) {
 		Flavor:            dist.Flavor(v["flavor"]),
 		TransactionMode:   v["transaction_mode"],
 		Buffer:            v["vtgate_buffer"] == "true",
+		Deploy:            v["deploy"],
 		ReplicaNetTimeout: func() int { n, _ := strconv.Atoi(v["replica_net_timeout"]); return n }(),
 		VTOrc: vtorcConfig{
 			InstancePollTime:         dur("vtorc_instance_poll_time"),
 			RecoveryPollDuration:     dur("vtorc_recovery_poll_duration"),
 			WaitReplicasTimeout:      dur("vtorc_wait_replicas_timeout"),
 			TopoRefresh:              dur("vtorc_topo_refresh"),
+			RemoteOperationTimeout:   dur("vtorc_remote_operation_timeout"),
 			PreventCrossCellFailover: v["vtorc_prevent_cross_cell_failover"] == "true",
 		},
 	}, nil
@@ -145,6 +168,7 @@ func (c vtorcConfig) args() []string {
 		"--recovery-poll-duration=" + c.RecoveryPollDuration.String(),
 		"--wait-replicas-timeout=" + c.WaitReplicasTimeout.String(),
 		"--topo-information-refresh-duration=" + c.TopoRefresh.String(),
+		"--remote-operation-timeout=" + c.RemoteOperationTimeout.String(),
 		"--prevent-cross-cell-failover=" + strconv.FormatBool(c.PreventCrossCellFailover),
 		"--allow-emergency-reparent=true",
 		"--allow-recovery=true",

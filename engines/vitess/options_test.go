@@ -19,7 +19,7 @@ func TestParseConfig(t *testing.T) {
 	if cfg.Durability != DurabilitySemiSync || cfg.Shards != 1 || cfg.TransactionMode != TxMulti || !cfg.Buffer || cfg.VTOrc.InstancePollTime != 5*time.Second {
 		t.Errorf("defaults: %+v", cfg)
 	}
-	want := "--instance-poll-time=5s --recovery-poll-duration=1s --wait-replicas-timeout=30s --topo-information-refresh-duration=15s --prevent-cross-cell-failover=false --allow-emergency-reparent=true --allow-recovery=true"
+	want := "--instance-poll-time=5s --recovery-poll-duration=1s --wait-replicas-timeout=30s --topo-information-refresh-duration=15s --remote-operation-timeout=15s --prevent-cross-cell-failover=false --allow-emergency-reparent=true --allow-recovery=true"
 	if got := strings.Join(cfg.VTOrc.args(), " "); got != want {
 		t.Errorf("vtorc args:\n%s\nwant\n%s", got, want)
 	}

@@ -132,9 +132,17 @@ func (e *Engine) Validate(spec engines.Spec, t engines.Target) []error {
 		return []error{fmt.Errorf("platform: %w, not %q", err, t.Platform)}
 	}
 	if !t.Capabilities.Processes {
+		// Under auto the cluster decides (kubePath), once it exists: the
+		// operator path's checks are the stricter.
+		if spec.Options["deploy"] == DeployStatefulSet {
+			return validateStatefulSet(spec, t)
+		}
 		return validateKube(spec, t)
 	}
 	cfg, errs := parseConfig(spec.Options)
+	if v, ok := spec.Options["deploy"]; ok && v != DeployAuto {
+		errs = append(errs, fmt.Errorf("engine.options.deploy: %q applies to Kubernetes (kind, existing), not to platform %q", v, t.Platform))
+	}
 	for _, name := range operatorOnly {
 		if _, ok := spec.Options[name]; ok {
 			errs = append(errs, fmt.Errorf("engine.options.%s: applies to vitess-operator on Kubernetes (kind, existing), not to platform %q", name, t.Platform))
@@ -190,10 +198,14 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	}
 	host, ok := c.(platform.ProcessHost)
 	if !ok {
-		if _, kube := c.(platform.Kubernetes); kube {
+		k, ok := c.(platform.Kubernetes)
+		if !ok {
+			return fmt.Errorf("vitess: deploy: cluster %s neither runs processes nor Kubernetes", c.Name())
+		}
+		if kubePath(c, spec, cfg) == DeployOperator {
 			return e.deployKube(ctx, c, spec)
 		}
-		return fmt.Errorf("vitess: deploy: cluster %s neither runs processes nor Kubernetes", c.Name())
+		return e.deployStatefulSets(ctx, c, k, spec, cfg)
 	}
 	server, err := findServer(cfg.Flavor)
 	if err != nil {
@@ -213,6 +225,31 @@ func (e *Engine) Deploy(ctx context.Context, c platform.Cluster, spec engines.Sp
 	dep, err := deployLocal(ctx, c, host, cfg, d, server, logf)
 	if err != nil {
 		return fmt.Errorf("vitess: deploy: %w", err)
+	}
+	e.mu.Lock()
+	e.deployments[c.Name()] = dep
+	e.mu.Unlock()
+	return nil
+}
+
+// deployStatefulSets deploys Vitess on Kubernetes without the operator
+// (statefulset.go), with the programs of the image; the harness runs
+// vtctldclient from the same build.
+func (e *Engine) deployStatefulSets(ctx context.Context, c platform.Cluster, k platform.Kubernetes, spec engines.Spec, cfg config) error {
+	d, err := dist.Build(ctx, e.distOptions(dist.MariaDB), e.log())
+	if err != nil {
+		return fmt.Errorf("vitess: deploy: %w", err)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(e.log(), format+"\n", args...) }
+	logf("vitess: %s in %s on Kubernetes, without vitess-operator", d, kubeImage(c, spec))
+	dep, err := deployStatefulSets(ctx, c, k, spec, cfg, d, logf)
+	if err != nil {
+		return fmt.Errorf("vitess: deploy: %w", err)
+	}
+	if spec.Artifacts != "" {
+		if err := writeArtifact(spec.Artifacts, d, dep.server, cfg); err != nil {
+			return fmt.Errorf("vitess: deploy: %w", err)
+		}
 	}
 	e.mu.Lock()
 	e.deployments[c.Name()] = dep

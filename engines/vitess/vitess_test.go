@@ -123,3 +123,25 @@ func TestFailover(t *testing.T) {
 		t.Errorf("RTO measured for %d faults, want 2", len(rto.Faults))
 	}
 }
+
+// TestPartition runs the built-in vitess-partition: the primary's cell is
+// cut off from the other cells and from the control-plane node (the
+// topology server, vtctld, VTOrc, the vtgates) while the primary stays
+// alive; VTOrc must promote a replica in another cell within 30 s, and
+// semi-sync must lose no acknowledged write, the cut-off primary being
+// unable to commit anything a replica has not acknowledged.
+func TestPartition(t *testing.T) {
+	need(t)
+	out := run(t, "vitess-partition", 8*time.Minute)
+	rto, rpo := result(t, out, "rto"), result(t, out, "rpo")
+	t.Logf("RTO per fault (s): %s", perFault(rto, "rto_seconds"))
+	t.Logf("lost writes per fault: %s; %s", perFault(rpo, "lost_writes"), rpo.Summary)
+	for _, r := range out.Results {
+		if r.Verdict != check.Pass {
+			t.Errorf("%s: %s: %s", r.Checker, r.Verdict, r.Summary)
+		}
+	}
+	if len(rto.Faults) != 1 {
+		t.Errorf("RTO measured for %d faults, want 1", len(rto.Faults))
+	}
+}
