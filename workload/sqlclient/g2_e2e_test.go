@@ -17,37 +17,41 @@ import (
 	"github.com/faultline-dev/faultline/workload/sqlclient"
 )
 
-// The length and width of TestPostgresSerializableAbsentRows: the
-// nightly default, longer by hand (the anomaly was seen about once in
-// 250,000 transactions): go test -tags e2e -run AbsentRows
+// The length and width of TestPostgresSerializableG2Item: the nightly
+// default, longer by hand (the anomaly shows about once in 90 rounds of
+// the fresh-tables variant): go test -tags e2e -run G2Item
 // ./workload/sqlclient -g2.length 20m.
 var (
-	g2Length  = flag.Duration("g2.length", 3*time.Minute, "how long each variant of TestPostgresSerializableAbsentRows runs")
-	g2Clients = flag.Int("g2.clients", 16, "concurrent clients in TestPostgresSerializableAbsentRows")
-	g2PerKey  = flag.Int("g2.per-key", 2, "appends after which a key of TestPostgresSerializableAbsentRows retires (fewer: more reads of absent rows)")
+	g2Length  = flag.Duration("g2.length", 3*time.Minute, "how long each variant of TestPostgresSerializableG2Item runs")
+	g2Clients = flag.Int("g2.clients", 16, "concurrent clients of the absent-rows and control variants")
+	g2PerKey  = flag.Int("g2.per-key", 2, "appends after which a key of the absent-rows variant retires (fewer: more reads of absent rows)")
 )
 
-// TestPostgresSerializableAbsentRows settles the rare G2-item that
-// TestPostgres/append/serializable used to find about once in 40 runs.
-// Jepsen reported the same shape to PostgreSQL (18.4, "Possible G2-item
-// at SERIALIZABLE", hackorum.dev/topics/139733): two SERIALIZABLE
-// transactions that each upsert with INSERT … ON CONFLICT … CONCAT and each
-// read the other's row as absent, both committing. Our append schema is
-// exactly that. This test provokes it on purpose, long and with many
-// clients, in two variants on the same server:
+// TestPostgresSerializableG2Item settles the rare G2-item that
+// TestPostgres/append/serializable used to find about once in 40 runs of
+// 5 s, each on new tables. It provokes it on purpose, on one server, in
+// three variants:
 //
+//   - fresh tables: what TestPostgres did, round after round, each round
+//     on new, empty tables. This is where it shows (2026-12-07, this
+//     machine, PostgreSQL 15.18): 3 G2-items in 398 rounds, with the pgx
+//     client of today (2 in 291 rounds) and with the database/sql client
+//     it replaced (1 in 107). Each is a cycle of three committed
+//     transactions, T1 → T2 → T3 → T1 with two adjacent anti-dependencies
+//     read straight off the lists (T2 misses a value T3 appended, T3
+//     misses one T1 appended, T2 sees or follows T1's write), on rows that
+//     existed: PostgreSQL's SSI let write skew through. Every round's
+//     G2-items are logged and their histories saved; they are findings,
+//     not failures.
 //   - absent rows: keys retire after 2 appends (-g2.per-key), so
 //     transactions keep reading and upserting rows that do not exist yet,
-//     the shape of the report (each transaction appends to one absent
-//     row and reads the other's as absent);
+//     the shape Jepsen reported for PostgreSQL 18.4 ("Possible G2-item at
+//     SERIALIZABLE", hackorum.dev/topics/139733). In one long run of 543,429
+//     committed transactions it showed none.
 //   - the control: four keys that never retire, each row created by a
-//     single client before the concurrent load.
-//
-// The control must show no anomaly at all. In the absent-rows variant
-// every G2-item found must involve a read of an absent row, the shape of
-// the report; a G2-item without one would be unexplained and fails. If
-// none is found in the time given, the test says so.
-func TestPostgresSerializableAbsentRows(t *testing.T) {
+//     single client before the concurrent load, the workload CI holds
+//     SERIALIZABLE to. It must show no anomaly at all.
+func TestPostgresSerializableG2Item(t *testing.T) {
 	s := dbtest.Start(t, postgres.New(), engines.Spec{Options: map[string]string{
 		"synchronous_commit": "off", "deadlock_timeout": "50",
 	}})
@@ -75,11 +79,7 @@ func TestPostgresSerializableAbsentRows(t *testing.T) {
 				t.Errorf("%s, not the reported shape: %s", a.Kind, a.Explanation)
 				continue
 			}
-			if absent := absentReads(a, byIndex); absent == "" {
-				t.Errorf("G2-item with no read of an absent row: %s", a.Explanation)
-			} else {
-				t.Logf("G2-item, reads of absent rows: %s", absent)
-			}
+			t.Logf("G2-item, reads of absent rows:%s", absentReads(a, byIndex))
 		}
 		if r.Verdict == check.Pass {
 			t.Logf("not reproduced in %s with %d clients", length, clients)
