@@ -268,10 +268,12 @@ func tabletStatefulSet(p plan, cl cell, image string, topo []string, cfg config)
 		"fi\n" +
 		"rm -f \"$dir/mysql.sock.lock\"\n" +
 		"exec mariadbd --defaults-file=\"$dir/my.cnf\" --basedir=/usr\n"
-	// vttablet waits for the instance to be initialized and its server
-	// up (mysqlctl init starts and stops one of its own first).
+	// vttablet waits for the instance to be initialized (mysqlctl init
+	// starts and stops a server of its own first) and its server to
+	// answer: a killed server leaves its socket file behind. mariadb-admin
+	// ping succeeds for a running server even when it refuses the user.
 	vttablet := "set -e\n" + uidCase.String() +
-		"until [ -e \"$dir/.faultline-initialized\" ] && [ -S \"$dir/mysql.sock\" ]; do sleep 0.5; done\n" +
+		"until [ -e \"$dir/.faultline-initialized\" ] && mariadb-admin --no-defaults --socket=\"$dir/mysql.sock\" --connect-timeout=2 ping >/dev/null 2>&1; do sleep 0.5; done\n" +
 		"exec vttablet --tablet-path=" + cl.Name + "-$(printf %010d \"$uid\") --init-shard=\"$shard\" \"$@\"\n"
 	// The shard comes from the script (the node's tablet's), which
 	// --init-shard after it in "$@" must not override.

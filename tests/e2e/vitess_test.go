@@ -42,6 +42,21 @@ var _ = Describe("vitess on kind without the operator", Label("engine:vitess", "
 		out := runParsed(ctx, s)
 		expectPassEvery(out, s.Name, len(s.Faults))
 	}, NodeTimeout(15*time.Minute))
+
+	// The built-in vitess-partition: the primary's zone is cut off from
+	// the other zones and from the control-plane node (the topology
+	// server, vtctld, VTOrc, the vtgates, and the API server); VTOrc must
+	// promote a replica in another zone within 30 s, and the cut-off
+	// primary can acknowledge nothing.
+	It("replaces a primary whose zone is cut off from the rest with no lost write", Label("fault:partition"), func(ctx SpecContext) {
+		s, err := scenarios.Resolve("vitess-partition")
+		Expect(err).NotTo(HaveOccurred())
+		s.Platform = "kind"
+		s.Engine.Options = maps.Clone(s.Engine.Options)
+		s.Engine.Options["deploy"] = vitess.DeployStatefulSet
+		out := runParsed(ctx, s)
+		expectPassEvery(out, s.Name, len(s.Faults))
+	}, NodeTimeout(15*time.Minute))
 })
 
 // runParsed runs a parsed scenario through the real runner on the
