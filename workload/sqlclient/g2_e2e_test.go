@@ -18,7 +18,7 @@ import (
 )
 
 // The length and width of TestPostgresSerializableG2Item: the nightly
-// default, longer by hand (the anomaly shows about once in 90 rounds of
+// default, longer by hand (the anomaly shows about once in 150 rounds of
 // the fresh-tables variant): go test -tags e2e -run G2Item
 // ./workload/sqlclient -g2.length 20m.
 var (
@@ -34,8 +34,8 @@ var (
 //
 //   - fresh tables: what TestPostgres did, round after round, each round
 //     on new, empty tables. This is where it shows (2026-12-07, this
-//     machine, PostgreSQL 15.18): 3 G2-items in 398 rounds, with the pgx
-//     client of today (2 in 291 rounds) and with the database/sql client
+//     machine, PostgreSQL 15.18): 3 G2-items in 443 rounds, with the pgx
+//     client of today (2 in 336 rounds) and with the database/sql client
 //     it replaced (1 in 107). Each is a cycle of three committed
 //     transactions, T1 → T2 → T3 → T1 with two adjacent anti-dependencies
 //     read straight off the lists (T2 misses a value T3 appended, T3
