@@ -52,28 +52,8 @@ chown -R 26:26 /var/lib/postgresql
 // postgres, pg_ctl, pg_controldata, pg_basebackup) on PATH, running as
 // uid 26, as the operator's documentation asks of operand images.
 func (b *builder) cnpgPostgres(ctx context.Context, ref string) error {
-	root := b.path("rootfs-cnpg")
-	if err := b.debootstrap(ctx, root, []string{"ca-certificates"}); err != nil {
-		return err
-	}
-	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", cnpgSetup); err != nil {
-		return err
-	}
-	if err := copyFile("/etc/resolv.conf", filepath.Join(root, "etc/resolv.conf"), 0o644); err != nil {
-		return err
-	}
-	if err := b.cmd(ctx, b.work, nil, nil, "mount", "-t", "proc", "proc", filepath.Join(root, "proc")); err != nil {
-		return err
-	}
-	install := strings.ReplaceAll(cnpgInstall, "PACKAGES", strings.Join(cnpgPackages, " "))
-	err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", install)
-	if uerr := b.cmd(context.WithoutCancel(ctx), b.work, nil, nil, "umount", filepath.Join(root, "proc")); err == nil {
-		err = uerr
-	}
+	root, err := b.aptRootfs(ctx, "rootfs-cnpg", cnpgSetup, cnpgInstall, cnpgPackages)
 	if err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(root, "etc/resolv.conf")); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	bin := "/usr/lib/postgresql/" + cnpgPostgresMajor + "/bin"
@@ -98,3 +78,35 @@ func cnpgTag(v Versions) string {
 // deploys by default; the local build (PostgreSQL 15 of Debian's suite)
 // stands in for it on kind.
 const OfficialCNPGPostgres = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
+
+// aptRootfs makes the root filesystem dir (under the build's work
+// directory) of an image built from Debian's packages: debootstrap, then
+// setup (users, configuration) and install (apt, with PACKAGES replaced by
+// packages) run in it by chroot, with the host's resolver and /proc
+// mounted for the install only. It returns the directory.
+func (b *builder) aptRootfs(ctx context.Context, dir, setup, install string, packages []string) (string, error) {
+	root := b.path(dir)
+	if err := b.debootstrap(ctx, root, []string{"ca-certificates"}); err != nil {
+		return "", err
+	}
+	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", setup); err != nil {
+		return "", err
+	}
+	if err := copyFile("/etc/resolv.conf", filepath.Join(root, "etc/resolv.conf"), 0o644); err != nil {
+		return "", err
+	}
+	if err := b.cmd(ctx, b.work, nil, nil, "mount", "-t", "proc", "proc", filepath.Join(root, "proc")); err != nil {
+		return "", err
+	}
+	err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", strings.ReplaceAll(install, "PACKAGES", strings.Join(packages, " ")))
+	if uerr := b.cmd(context.WithoutCancel(ctx), b.work, nil, nil, "umount", filepath.Join(root, "proc")); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := os.Remove(filepath.Join(root, "etc/resolv.conf")); err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	return root, nil
+}

@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/faultline-dev/faultline/engines/vitess/dist"
 )
@@ -51,28 +49,8 @@ func (b *builder) vitess(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	root := b.path("rootfs-vitess")
-	if err := b.debootstrap(ctx, root, []string{"ca-certificates"}); err != nil {
-		return err
-	}
-	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", vitessSetup); err != nil {
-		return err
-	}
-	if err := copyFile("/etc/resolv.conf", filepath.Join(root, "etc/resolv.conf"), 0o644); err != nil {
-		return err
-	}
-	if err := b.cmd(ctx, b.work, nil, nil, "mount", "-t", "proc", "proc", filepath.Join(root, "proc")); err != nil {
-		return err
-	}
-	install := strings.ReplaceAll(vitessInstall, "PACKAGES", strings.Join(vitessPackages, " "))
-	err = b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/bash", "-c", install)
-	if uerr := b.cmd(context.WithoutCancel(ctx), b.work, nil, nil, "umount", filepath.Join(root, "proc")); err == nil {
-		err = uerr
-	}
+	root, err := b.aptRootfs(ctx, "rootfs-vitess", vitessSetup, vitessInstall, vitessPackages)
 	if err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(root, "etc/resolv.conf")); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	for _, p := range dist.Programs {
