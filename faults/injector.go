@@ -235,3 +235,39 @@ func (is Injectors) New(p platform.Platform, spec Spec) (Fault, error) {
 	}
 	return in.Fault(spec)
 }
+
+// Method says how an injector carries out one fault kind.
+type Method struct {
+	// Kind is the fault kind (KindKill…).
+	Kind string
+	// How describes the mechanism, for `faultline list faults`.
+	How string
+}
+
+// Methods are the fault kinds an injector carries out, in the order it
+// lists them.
+type Methods []Method
+
+// Kinds lists the kinds, in order: what Injector.Kinds returns.
+func (m Methods) Kinds() []string {
+	out := make([]string, len(m))
+	for i, k := range m {
+		out[i] = k.Kind
+	}
+	return out
+}
+
+// How says how kind is carried out, or "" for a kind not listed.
+func (m Methods) How(kind string) string {
+	for _, k := range m {
+		if k.Kind == kind {
+			return k.How
+		}
+	}
+	return ""
+}
+
+// Has reports whether kind is listed.
+func (m Methods) Has(kind string) bool {
+	return slices.ContainsFunc(m, func(k Method) bool { return k.Kind == kind })
+}

@@ -9,7 +9,6 @@ package chaosmesh
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,49 +53,36 @@ func (*Injector) Name() string { return faults.ViaChaosMesh }
 
 // kinds maps each fault kind to what carries it out, for Kinds and for
 // `faultline list faults`.
-var kinds = []struct{ kind, how string }{
-	{faults.KindKill, "PodChaos pod-kill, grace period 0 (the pods' controllers start them again at once)"},
-	{faults.KindStop, "PodChaos pod-kill with the pods' grace period"},
-	{faults.KindRestart, "PodChaos pod-kill with the pods' grace period"},
-	{faults.KindPause, "PodChaos pod-failure (containers swapped for a pause image until heal)"},
-	{faults.KindZoneOutage, "PodChaos pod-failure of every engine pod on the zone's nodes (node label selector)"},
-	{faults.KindRegionOutage, "PodChaos pod-failure of every engine pod on the region's nodes (node label selector)"},
-	{faults.KindPartition, "NetworkChaos partition, direction both (to when one-way), target the peers' pods"},
-	{faults.KindLatency, "NetworkChaos delay with jitter, direction both, target the peers' pods (needs sch_netem)"},
-	{faults.KindLoss, "NetworkChaos loss, direction both, target the peers' pods (needs sch_netem)"},
-	{faults.KindBandwidth, "NetworkChaos bandwidth towards the peers' pods (tbf; filtered by prio, needs sch_netem's family)"},
-	{faults.KindPodFailure, "PodChaos pod-failure"},
-	{faults.KindContainerKill, "PodChaos container-kill of the engine's containers"},
-	{faults.KindClockSkew, "TimeChaos timeOffset on the engine's containers"},
-	{faults.KindStress, "StressChaos cpu and memory stressors in the engine's containers"},
-	{faults.KindDiskLatency, "IOChaos latency on the volume at path"},
-	{faults.KindDiskError, "IOChaos fault (errno) on the volume at path"},
+var kinds = faults.Methods{
+	{Kind: faults.KindKill, How: "PodChaos pod-kill, grace period 0 (the pods' controllers start them again at once)"},
+	{Kind: faults.KindStop, How: "PodChaos pod-kill with the pods' grace period"},
+	{Kind: faults.KindRestart, How: "PodChaos pod-kill with the pods' grace period"},
+	{Kind: faults.KindPause, How: "PodChaos pod-failure (containers swapped for a pause image until heal)"},
+	{Kind: faults.KindZoneOutage, How: "PodChaos pod-failure of every engine pod on the zone's nodes (node label selector)"},
+	{Kind: faults.KindRegionOutage, How: "PodChaos pod-failure of every engine pod on the region's nodes (node label selector)"},
+	{Kind: faults.KindPartition, How: "NetworkChaos partition, direction both (to when one-way), target the peers' pods"},
+	{Kind: faults.KindLatency, How: "NetworkChaos delay with jitter, direction both, target the peers' pods (needs sch_netem)"},
+	{Kind: faults.KindLoss, How: "NetworkChaos loss, direction both, target the peers' pods (needs sch_netem)"},
+	{Kind: faults.KindBandwidth, How: "NetworkChaos bandwidth towards the peers' pods (tbf; filtered by prio, needs sch_netem's family)"},
+	{Kind: faults.KindPodFailure, How: "PodChaos pod-failure"},
+	{Kind: faults.KindContainerKill, How: "PodChaos container-kill of the engine's containers"},
+	{Kind: faults.KindClockSkew, How: "TimeChaos timeOffset on the engine's containers"},
+	{Kind: faults.KindStress, How: "StressChaos cpu and memory stressors in the engine's containers"},
+	{Kind: faults.KindDiskLatency, How: "IOChaos latency on the volume at path"},
+	{Kind: faults.KindDiskError, How: "IOChaos fault (errno) on the volume at path"},
 }
 
 // Kinds implements faults.Injector.
-func (*Injector) Kinds() []string {
-	out := make([]string, len(kinds))
-	for i, k := range kinds {
-		out[i] = k.kind
-	}
-	return out
-}
+func (*Injector) Kinds() []string { return kinds.Kinds() }
 
 // How says which experiment carries a fault kind out, or "".
-func How(kind string) string {
-	for _, k := range kinds {
-		if k.kind == kind {
-			return k.how
-		}
-	}
-	return ""
-}
+func How(kind string) string { return kinds.How(kind) }
 
 // CanInject implements faults.Injector: Chaos Mesh runs on Kubernetes
 // clusters. Whether it is installed, and whether its daemon can act
 // there, is Prepare's to find out.
 func (*Injector) CanInject(p platform.Platform, kind string) error {
-	if !slices.ContainsFunc(kinds, func(k struct{ kind, how string }) bool { return k.kind == kind }) {
+	if !kinds.Has(kind) {
 		return fmt.Errorf("Chaos Mesh does not carry %s", kind)
 	}
 	if !platform.CapabilitiesOf(p).Kubernetes {

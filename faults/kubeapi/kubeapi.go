@@ -53,30 +53,17 @@ var _ faults.Injector = (*Injector)(nil)
 // Name implements faults.Injector.
 func (*Injector) Name() string { return faults.ViaKubernetes }
 
-var kinds = []struct{ kind, how string }{
-	{faults.KindPodDelete, "delete the engine's pods on the target nodes (grace-period)"},
-	{faults.KindNodeCordon, "mark the nodes unschedulable; uncordon on heal"},
-	{faults.KindNodeDrain, "cordon, then evict every pod but DaemonSets' (PodDisruptionBudgets honoured; force deletes); uncordon on heal"},
+var kinds = faults.Methods{
+	{Kind: faults.KindPodDelete, How: "delete the engine's pods on the target nodes (grace-period)"},
+	{Kind: faults.KindNodeCordon, How: "mark the nodes unschedulable; uncordon on heal"},
+	{Kind: faults.KindNodeDrain, How: "cordon, then evict every pod but DaemonSets' (PodDisruptionBudgets honoured; force deletes); uncordon on heal"},
 }
 
 // Kinds implements faults.Injector.
-func (*Injector) Kinds() []string {
-	out := make([]string, len(kinds))
-	for i, k := range kinds {
-		out[i] = k.kind
-	}
-	return out
-}
+func (*Injector) Kinds() []string { return kinds.Kinds() }
 
 // How says what the API calls of a fault kind are, or "".
-func How(kind string) string {
-	for _, k := range kinds {
-		if k.kind == kind {
-			return k.how
-		}
-	}
-	return ""
-}
+func How(kind string) string { return kinds.How(kind) }
 
 // CanInject implements faults.Injector.
 func (in *Injector) CanInject(p platform.Platform, kind string) error {
