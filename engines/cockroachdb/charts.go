@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/helm-charts/pkg/upstream/cockroach-operator/api/v1beta1"
 
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/internal/gomod"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
@@ -57,27 +58,15 @@ var (
 	CertReloaderImage  = OperatorRegistry + "/" + CertReloaderRepo + ":" + OperatorTag
 )
 
-// moduleDir is the charts module's directory in the Go module cache
-// ($GOMODCACHE, else $GOPATH/pkg/mod, else ~/go/pkg/mod), whether or not
-// it exists.
-func moduleDir() string {
-	cache := os.Getenv("GOMODCACHE")
-	if cache == "" {
-		gopath := os.Getenv("GOPATH")
-		if gopath == "" {
-			home, _ := os.UserHomeDir()
-			gopath = filepath.Join(home, "go")
-		}
-		cache = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "pkg", "mod")
-	}
-	return filepath.Join(cache, ChartsModule+"@"+ChartsModuleVersion)
-}
+// moduleDir is the charts module's directory in the Go module cache,
+// whether or not it exists.
+func moduleDir() string { return gomod.Dir(ChartsModule, ChartsModuleVersion) }
 
 // chartSource is the operator's or database's chart: the option's source,
 // else the module directory.
 func chartSource(opt, sub, name, version string) (kube.ChartSource, error) {
 	if opt == "" {
-		return kube.ChartSource{Dir: filepath.Join(moduleDir(), sub), Label: "Go module " + ChartsModule + "@" + ChartsModuleVersion + " " + sub}, nil
+		return kube.ChartSource{Dir: filepath.Join(moduleDir(), sub), Label: gomod.Label(ChartsModule, ChartsModuleVersion) + " " + sub}, nil
 	}
 	return kube.ParseChartSource(opt, name, version)
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/internal/gomod"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
@@ -177,20 +178,8 @@ func parseOperatorOptions(opts map[string]string) (opConfig, []error) {
 }
 
 // vitessModuleDir is the Vitess module's directory in the Go module
-// cache ($GOMODCACHE, else the first $GOPATH's pkg/mod, else
-// ~/go/pkg/mod), whether or not it exists.
-func vitessModuleDir() string {
-	cache := os.Getenv("GOMODCACHE")
-	if cache == "" {
-		gopath := os.Getenv("GOPATH")
-		if gopath == "" {
-			home, _ := os.UserHomeDir()
-			gopath = filepath.Join(home, "go")
-		}
-		cache = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "pkg", "mod")
-	}
-	return filepath.Join(cache, VitessModule+"@"+VitessModuleVersion)
-}
+// cache, whether or not it exists.
+func vitessModuleDir() string { return gomod.Dir(VitessModule, VitessModuleVersion) }
 
 // initDB reads the init SQL.
 func (c opConfig) initDB() (string, error) {

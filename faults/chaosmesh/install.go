@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/faultline-dev/faultline/faults"
+	"github.com/faultline-dev/faultline/internal/gomod"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
@@ -70,21 +71,9 @@ type Installer struct {
 	NoHostNetwork bool
 }
 
-// ModuleDir is the module's directory in the Go module cache
-// ($GOMODCACHE, else the first $GOPATH entry's pkg/mod, else
-// ~/go/pkg/mod), whether or not it exists.
-func ModuleDir() string {
-	cache := os.Getenv("GOMODCACHE")
-	if cache == "" {
-		gopath := os.Getenv("GOPATH")
-		if gopath == "" {
-			home, _ := os.UserHomeDir()
-			gopath = filepath.Join(home, "go")
-		}
-		cache = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "pkg", "mod")
-	}
-	return filepath.Join(cache, Module+"@"+ModuleVersion)
-}
+// ModuleDir is the module's directory in the Go module cache, whether or
+// not it exists.
+func ModuleDir() string { return gomod.Dir(Module, ModuleVersion) }
 
 // imageValues is the chart's image block: <registry>/<repository>:<tag>.
 type imageValues struct {
@@ -130,7 +119,7 @@ type values struct {
 func (in Installer) Chart(c platform.Cluster) (kube.Chart, error) {
 	src := in.Source
 	if src == (kube.ChartSource{}) {
-		src = kube.ChartSource{Dir: filepath.Join(ModuleDir(), chartDir), Label: "Go module " + Module + "@" + ModuleVersion + " " + chartDir}
+		src = kube.ChartSource{Dir: filepath.Join(ModuleDir(), chartDir), Label: gomod.Label(Module, ModuleVersion) + " " + chartDir}
 	}
 	mapImage := func(ref string) string {
 		if r, ok := in.Images[ref]; ok {
