@@ -11,13 +11,14 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/faultline-dev/faultline/internal/files"
 )
 
 // kindNode builds the kind node image ref: binaries and root filesystems
@@ -232,25 +233,15 @@ func copyKindFiles(src, root string) error {
 	})
 }
 
+// copyFile copies src to dst with exactly mode (whatever the umask), making
+// dst's directory and replacing dst, which may be a read-only file or a
+// program of an earlier build.
 func copyFile(src, dst string, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
 	_ = os.Remove(dst)
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
+	if err := files.Copy(src, dst, mode); err != nil {
 		return err
 	}
 	return os.Chmod(dst, mode)

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/files"
 	"github.com/faultline-dev/faultline/platform"
 )
 
@@ -202,7 +203,7 @@ func (p plan) installShim(self, runc string) error {
 		return fmt.Errorf("dockerd: %w", err)
 	}
 	dst := filepath.Join(p.binDir(), "faultline")
-	if err := copyFile(self, dst+".new", 0o755); err != nil {
+	if err := files.Copy(self, dst+".new", 0o755); err != nil {
 		return fmt.Errorf("dockerd: install runtime shim: %w", err)
 	}
 	if err := os.Rename(dst+".new", dst); err != nil {
@@ -213,23 +214,6 @@ func (p plan) installShim(self, runc string) error {
 		return fmt.Errorf("dockerd: install runtime shim: %w", err)
 	}
 	return nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // run runs a command and keeps its output in the error.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/files"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/iptables"
 )
@@ -197,7 +198,7 @@ func (c *Cluster) placeExecutable() (string, error) {
 	if fi, err := os.Stat(src); err == nil && fi.Mode().Perm()&0o005 == 0o005 && os.Link(src, dst) == nil {
 		return dst, nil
 	}
-	if err := copyFile(src, dst); err != nil {
+	if err := files.CopyNew(src, dst, 0o755); err != nil {
 		return "", fmt.Errorf("copy the executable for node processes: %w", err)
 	}
 	return dst, nil
@@ -237,27 +238,10 @@ func (c *Cluster) Share(path string) (string, error) {
 	if fi.Mode().Perm()&0o004 != 0 && os.Link(abs, dst) == nil {
 		return dst, nil
 	}
-	if err := copyFile(abs, dst); err != nil {
+	if err := files.CopyNew(abs, dst, 0o755); err != nil {
 		return "", fmt.Errorf("local: share %s: %w", path, err)
 	}
 	return dst, nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // idSeed turns a cluster id (hex) into a seed.

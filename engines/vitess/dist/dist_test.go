@@ -151,7 +151,11 @@ func TestMariaDBChangesApply(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := copyFile(from, filepath.Join(root, f)); err != nil {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
