@@ -7,15 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/engines/etcd/etcdtest"
 	"github.com/faultline-dev/faultline/workload"
+	"github.com/faultline-dev/faultline/workload/internal/loadbench"
 )
 
 // The etcd half of the load benchmark (make bench): faultline's load path
@@ -33,9 +31,8 @@ import (
 var (
 	lbDuration = flag.Duration("loadbench.duration", 10*time.Second, "length of each measured run")
 	lbReps     = flag.Int("loadbench.reps", 3, "repetitions of each comparison, in alternating order; the medians are reported")
+	lbOnly     = flag.String("loadbench.only", "", "run only the comparisons whose name matches this regular expression")
 )
-
-type measured struct{ okPerSecond, cpuPerK float64 }
 
 // TestLoadBench prints, for 8 and 32 clients, a line such as
 //
@@ -47,42 +44,39 @@ type measured struct{ okPerSecond, cpuPerK float64 }
 // compare-and-set that did not match included), CPU is this process's.
 func TestLoadBench(t *testing.T) {
 	ec := etcdtest.Start(t, etcdtest.Zones(1, 1, 1), engines.Spec{})
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("loadbench: etcd, %s per run, %d repetitions in alternating order, medians; load average %s before\n", *lbDuration, *lbReps, strings.Join(strings.Fields(string(b))[:3], " "))
+	fmt.Printf("loadbench: etcd, %s per run, %d repetitions in alternating order, medians; load average %s before\n", *lbDuration, *lbReps, loadbench.LoadAverage())
+	var only *regexp.Regexp
+	if *lbOnly != "" {
+		only = regexp.MustCompile(*lbOnly)
 	}
 	for _, clients := range []int{8, 32} {
-		var fl, bare []measured
-		for rep := 0; rep < *lbReps; rep++ {
+		name := fmt.Sprintf("etcd/register/c%d", clients)
+		if only != nil && !only.MatchString(name) {
+			continue
+		}
+		fl, bare := loadbench.Alternate(*lbReps, func(rep int) (a, b func() loadbench.Measured) {
 			prefix := fmt.Sprintf("/lb/c%d/%d/", clients, rep)
-			sides := []func(){
-				func() { fl = append(fl, runFaultline(t, ec, clients, prefix+"f/", rep)) },
-				func() { bare = append(bare, runBare(t, ec, clients, prefix+"b/", rep)) },
-			}
-			if rep%2 == 1 {
-				slices.Reverse(sides)
-			}
-			for _, side := range sides {
-				side()
-			}
-		}
-		f, b := median(fl), median(bare)
+			return func() loadbench.Measured { return runFaultline(t, ec, clients, prefix+"f/", rep) },
+				func() loadbench.Measured { return runBare(t, ec, clients, prefix+"b/", rep) }
+		})
 		for i := range fl {
-			t.Logf("c%d rep %d: faultline %.0f ops/s %.1f ms/1k; clientv3 %.0f ops/s %.1f ms/1k", clients, i, fl[i].okPerSecond, fl[i].cpuPerK, bare[i].okPerSecond, bare[i].cpuPerK)
+			t.Logf("c%d rep %d: faultline %.0f ops/s %.1f ms/1k; clientv3 %.0f ops/s %.1f ms/1k", clients, i, fl[i].OKPerSecond, fl[i].CPUPerK, bare[i].OKPerSecond, bare[i].CPUPerK)
 		}
-		fmt.Printf("load etcd/register/c%d: faultline %.0f ops/s, clientv3 %.0f ops/s, throughput ratio %.2f, client CPU ratio %.1f (client CPU per 1,000 ops: faultline %.0f ms, clientv3 %.0f ms)\n",
-			clients, f.okPerSecond, b.okPerSecond, f.okPerSecond/b.okPerSecond, f.cpuPerK/b.cpuPerK, f.cpuPerK, b.cpuPerK)
+		fmt.Println(loadbench.Line(name, "clientv3", loadbench.Median(fl), loadbench.Median(bare)))
 	}
 }
 
+// cpuTime is this process's CPU time so far.
 func cpuTime(t *testing.T) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	t.Helper()
+	d, err := loadbench.CPUTime()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
-func runFaultline(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string, rep int) measured {
+func runFaultline(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string, rep int) loadbench.Measured {
 	t.Helper()
 	opener, err := NewOpener(Options{Endpoints: ec.Endpoints, Prefix: prefix})
 	if err != nil {
@@ -116,12 +110,12 @@ func runFaultline(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string
 			answered++
 		}
 	}
-	return measured{okPerSecond: float64(answered) / min(elapsed, *lbDuration).Seconds(), cpuPerK: cpu.Seconds() * 1e6 / float64(max(answered, 1))}
+	return loadbench.Rate(int64(answered), elapsed, *lbDuration, cpu)
 }
 
 // runBare makes the register mix's requests from a plain loop per
 // client: no driver, no history, no outcome classification.
-func runBare(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string, rep int) measured {
+func runBare(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string, rep int) loadbench.Measured {
 	t.Helper()
 	addrs := make([]string, len(ec.Endpoints))
 	for i, ep := range ec.Endpoints {
@@ -172,16 +166,5 @@ func runBare(t *testing.T, ec *etcdtest.Cluster, clients int, prefix string, rep
 	wg.Wait()
 	cpu, elapsed := cpuTime(t)-cpu0, time.Since(t0)
 	n := answered.Load()
-	return measured{okPerSecond: float64(n) / min(elapsed, *lbDuration).Seconds(), cpuPerK: cpu.Seconds() * 1e6 / float64(max(n, 1))}
-}
-
-func median(ms []measured) measured {
-	ops := make([]float64, len(ms))
-	cpu := make([]float64, len(ms))
-	for i, m := range ms {
-		ops[i], cpu[i] = m.okPerSecond, m.cpuPerK
-	}
-	slices.Sort(ops)
-	slices.Sort(cpu)
-	return measured{okPerSecond: ops[len(ops)/2], cpuPerK: cpu[len(cpu)/2]}
+	return loadbench.Rate(n, elapsed, *lbDuration, cpu)
 }

@@ -13,10 +13,8 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/faultline-dev/faultline/engines/postgres"
 	"github.com/faultline-dev/faultline/internal/testenv"
 	"github.com/faultline-dev/faultline/workload"
+	"github.com/faultline-dev/faultline/workload/internal/loadbench"
 	"github.com/faultline-dev/faultline/workload/sqlclient"
 )
 
@@ -55,13 +54,6 @@ func (c comparison) name() string {
 	return n
 }
 
-// measured is one run of one side.
-type measured struct {
-	okPerSecond float64 // operations the database answered, per second
-	cpuPerK     float64 // client CPU milliseconds per 1,000 of them
-	note        string
-}
-
 // benchKeys is the register workload's key count (the scenario default).
 const benchKeys = 8
 
@@ -89,40 +81,23 @@ func TestLoadBench(t *testing.T) {
 		{kind: sqlclient.KindLedger, clients: 32},
 		{kind: sqlclient.KindRegister, clients: 8, rate: 2000},
 	}
-	var load1 string
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		load1 = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
-	fmt.Printf("loadbench: %s per run, %d repetitions in alternating order, medians; %d CPUs, load average %s before\n", *lbDuration, *lbReps, runtime.NumCPU(), load1)
+	fmt.Printf("loadbench: %s per run, %d repetitions in alternating order, medians; %d CPUs, load average %s before\n", *lbDuration, *lbReps, runtime.NumCPU(), loadbench.LoadAverage())
 	for ci, c := range all {
 		if only != nil && !only.MatchString(c.name()) {
 			continue
 		}
-		var fl, pg []measured
-		for rep := 0; rep < *lbReps; rep++ {
+		fl, pg := loadbench.Alternate(*lbReps, func(rep int) (a, b func() loadbench.Measured) {
 			run := fmt.Sprintf("lb%d%d", ci, rep)
 			tables := prepare(t, s, c, run)
-			sides := []func(){
-				func() { fl = append(fl, runFaultline(t, s, c, run, rep)) },
-				func() { pg = append(pg, runPgbench(t, s, c, tables)) },
-			}
-			if rep%2 == 1 {
-				slices.Reverse(sides)
-			}
-			for _, side := range sides {
-				side()
-			}
-		}
-		f, p := median(fl), median(pg)
+			return func() loadbench.Measured { return runFaultline(t, s, c, run, rep) },
+				func() loadbench.Measured { return runPgbench(t, s, c, tables) }
+		})
 		for i := range fl {
-			t.Logf("%s rep %d: faultline %.0f ops/s %.1f ms/1k %s; pgbench %.0f ops/s %.1f ms/1k %s", c.name(), i, fl[i].okPerSecond, fl[i].cpuPerK, fl[i].note, pg[i].okPerSecond, pg[i].cpuPerK, pg[i].note)
+			t.Logf("%s rep %d: faultline %.0f ops/s %.1f ms/1k %s; pgbench %.0f ops/s %.1f ms/1k %s", c.name(), i, fl[i].OKPerSecond, fl[i].CPUPerK, fl[i].Note, pg[i].OKPerSecond, pg[i].CPUPerK, pg[i].Note)
 		}
-		fmt.Printf("load %s: faultline %.0f ops/s, pgbench %.0f ops/s, throughput ratio %.2f, client CPU ratio %.1f (client CPU per 1,000 ops: faultline %.0f ms, pgbench %.0f ms)\n",
-			c.name(), f.okPerSecond, p.okPerSecond, f.okPerSecond/p.okPerSecond, f.cpuPerK/p.cpuPerK, f.cpuPerK, p.cpuPerK)
+		fmt.Println(loadbench.Line(c.name(), "pgbench", loadbench.Median(fl), loadbench.Median(pg)))
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("loadbench: load average %s after\n", strings.Join(strings.Fields(string(b))[:3], " "))
-	}
+	fmt.Printf("loadbench: load average %s after\n", loadbench.LoadAverage())
 }
 
 // benchTables are a run's table names, as sqlclient names them for a run
@@ -155,16 +130,17 @@ func generator(kind string) workload.Generator {
 
 // cpuTime is this process's user and system time so far.
 func cpuTime(t *testing.T) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	t.Helper()
+	d, err := loadbench.CPUTime()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // runFaultline drives the load as `faultline run` does: the driver, the
 // SQL client, and a recorder writing the history file.
-func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep int) measured {
+func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep int) loadbench.Measured {
 	t.Helper()
 	ctx := context.Background()
 	gen := generator(c.kind)
@@ -228,12 +204,12 @@ func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep 
 	if other > 0 {
 		t.Errorf("faultline: %d operations neither ok nor declined", other)
 	}
-	m := measured{okPerSecond: float64(answered) / min(elapsed, *lbDuration).Seconds(), cpuPerK: cpu.Seconds() * 1e6 / float64(max(answered, 1))}
-	m.note = fmt.Sprintf("(%d conflicts", conflicts)
+	m := loadbench.Rate(int64(answered), elapsed, *lbDuration, cpu)
+	m.Note = fmt.Sprintf("(%d conflicts", conflicts)
 	if k := d.Kept(); k.Target > 0 {
-		m.note += fmt.Sprintf(", %s", k)
+		m.Note += fmt.Sprintf(", %s", k)
 	}
-	m.note += ")"
+	m.Note += ")"
 	return m
 }
 
@@ -244,7 +220,7 @@ var (
 )
 
 // runPgbench runs pgbench with scripts of the same statements and mix.
-func runPgbench(t *testing.T, s *dbtest.Server, c comparison, tb benchTables) measured {
+func runPgbench(t *testing.T, s *dbtest.Server, c comparison, tb benchTables) loadbench.Measured {
 	t.Helper()
 	dir := t.TempDir()
 	script := func(name, body string, weight int) string {
@@ -296,8 +272,8 @@ func runPgbench(t *testing.T, s *dbtest.Server, c comparison, tb benchTables) me
 	if err != nil {
 		t.Fatalf("pgbench output: %v\n%s", err, out)
 	}
-	m := measured{okPerSecond: tps, cpuPerK: cpu.Seconds() * 1e6 / float64(max(processed, 1))}
-	m.note = fmt.Sprintf("(%d failed)", atoi(t, pgFailed, out))
+	m := loadbench.Measured{OKPerSecond: tps, CPUPerK: cpu.Seconds() * 1e6 / float64(max(processed, 1))}
+	m.Note = fmt.Sprintf("(%d failed)", atoi(t, pgFailed, out))
 	return m
 }
 
@@ -309,16 +285,4 @@ func atoi(t *testing.T, re *regexp.Regexp, out []byte) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
-}
-
-// median is the median of each figure on its own.
-func median(ms []measured) measured {
-	ops := make([]float64, len(ms))
-	cpu := make([]float64, len(ms))
-	for i, m := range ms {
-		ops[i], cpu[i] = m.okPerSecond, m.cpuPerK
-	}
-	slices.Sort(ops)
-	slices.Sort(cpu)
-	return measured{okPerSecond: ops[len(ops)/2], cpuPerK: cpu[len(cpu)/2]}
 }
