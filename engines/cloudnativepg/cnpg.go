@@ -72,11 +72,7 @@ func (e *Engine) DefaultVersion() string { return DefaultVersion }
 
 // Options implements engines.Defaults.
 func (e *Engine) Options() map[string]string {
-	out := map[string]string{}
-	for name, o := range options() {
-		out[name] = o.doc + " (default " + o.def + ")"
-	}
-	return out
+	return options().Docs()
 }
 
 // CanRunOn implements engines.PlatformNeeds: an operator needs

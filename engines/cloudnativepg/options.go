@@ -2,11 +2,11 @@ package cloudnativepg
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/faultline-dev/faultline/engines/internal/option"
 )
 
 // Operator install methods (option operator).
@@ -60,21 +60,6 @@ func defaultConfig() config {
 	}
 }
 
-// option is one engine option: its documentation, default, and setter.
-type option struct {
-	doc, def string
-	set      func(c *config, v string) error
-}
-
-func oneOf(v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
-}
-
 func seconds(dst *int32, min int) func(*config, string) error {
 	return func(c *config, v string) error {
 		n, err := strconv.Atoi(v)
@@ -98,29 +83,25 @@ func quantity(dst *resource.Quantity) func(*config, string) error {
 }
 
 func boolean(dst func(*config) *bool) func(*config, string) error {
-	return func(c *config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", v)
-		}
-		*dst(c) = b
-		return nil
+	return func(c *config, v string) (err error) {
+		*dst(c), err = option.Bool(v)
+		return err
 	}
 }
 
 // options lists every option, named after the Cluster fields they set.
-func options() map[string]option {
-	return map[string]option{
-		"operator": {doc: "how the operator is installed: manifest (its release manifest, as the maintainers' install guide does) or chart (cloudnative-pg Helm chart " + ChartVersion + ")", def: InstallManifest,
-			set: func(c *config, v string) error { c.Install = v; return oneOf(v, InstallManifest, InstallChart) }},
-		"operator-source": {doc: "where the manifest (URL or file) or chart (repository URL, oci:// reference or directory) comes from", def: ManifestURL + " or " + ChartRepo,
-			set: func(c *config, v string) error { c.Source = v; return nil }},
-		"operator-on-control-plane": {doc: "run the operator on the control-plane node, which faults spare: a single operator replica on a node a fault takes down stalls failover until it is rescheduled (about 6 minutes instead of 1)", def: "false",
-			set: boolean(func(c *config) *bool { return &c.OperatorOnControlPlane })},
-		"synchronous": {doc: "replication: any (quorum), first (priority) or off (asynchronous: acknowledged writes can be lost on failover)", def: "any",
-			set: func(c *config, v string) error { c.Synchronous = v; return oneOf(v, "any", "first", "off") }},
-		"sync-number": {doc: "standbys that must acknowledge each commit (postgresql.synchronous.number)", def: "1",
-			set: func(c *config, v string) error {
+func options() option.Table[config] {
+	return option.Table[config]{
+		"operator": {Doc: "how the operator is installed: manifest (its release manifest, as the maintainers' install guide does) or chart (cloudnative-pg Helm chart " + ChartVersion + ")", Default: InstallManifest,
+			Set: func(c *config, v string) error { c.Install = v; return option.OneOf(v, InstallManifest, InstallChart) }},
+		"operator-source": {Doc: "where the manifest (URL or file) or chart (repository URL, oci:// reference or directory) comes from", Default: ManifestURL + " or " + ChartRepo,
+			Set: func(c *config, v string) error { c.Source = v; return nil }},
+		"operator-on-control-plane": {Doc: "run the operator on the control-plane node, which faults spare: a single operator replica on a node a fault takes down stalls failover until it is rescheduled (about 6 minutes instead of 1)", Default: "false",
+			Set: boolean(func(c *config) *bool { return &c.OperatorOnControlPlane })},
+		"synchronous": {Doc: "replication: any (quorum), first (priority) or off (asynchronous: acknowledged writes can be lost on failover)", Default: "any",
+			Set: func(c *config, v string) error { c.Synchronous = v; return option.OneOf(v, "any", "first", "off") }},
+		"sync-number": {Doc: "standbys that must acknowledge each commit (postgresql.synchronous.number)", Default: "1",
+			Set: func(c *config, v string) error {
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 1 {
 					return fmt.Errorf("%q is not a positive integer", v)
@@ -128,24 +109,24 @@ func options() map[string]option {
 				c.SyncNumber = n
 				return nil
 			}},
-		"data-durability": {doc: "required: writes stop when too few standbys acknowledge; preferred: they go on asynchronously (postgresql.synchronous.dataDurability)", def: "required",
-			set: func(c *config, v string) error { c.DataDurability = v; return oneOf(v, "required", "preferred") }},
-		"failover-quorum": {doc: "promote only a standby a quorum agrees holds every synchronous commit (postgresql.synchronous.failoverQuorum)", def: "true",
-			set: boolean(func(c *config) *bool { return &c.FailoverQuorum })},
-		"failover-delay": {doc: "seconds the operator waits before failing over from an unhealthy primary (failoverDelay)", def: "0",
-			set: func(c *config, v string) error { return seconds(&c.FailoverDelay, 0)(c, v) }},
-		"switchover-delay": {doc: "seconds a primary gets to shut down cleanly on failover before it is stopped (switchoverDelay): RPO against RTO", def: "3600",
-			set: func(c *config, v string) error { return seconds(&c.SwitchoverDelay, 0)(c, v) }},
-		"lease-duration": {doc: "seconds the primary's Kubernetes Lease stays valid; after an abrupt loss a standby waits this long before promoting (primaryLease.leaseDurationSeconds)", def: "15",
-			set: func(c *config, v string) error { return seconds(&c.LeaseDuration, 2)(c, v) }},
-		"lease-renew-deadline": {doc: "seconds the primary retries renewing its lease before it stops (primaryLease.renewDeadlineSeconds); less than lease-duration", def: "10",
-			set: func(c *config, v string) error { return seconds(&c.LeaseRenewDeadline, 1)(c, v) }},
-		"cpu":           {doc: "each instance's CPU request and limit (equal: Guaranteed QoS)", def: "500m", set: func(c *config, v string) error { return quantity(&c.CPU)(c, v) }},
-		"memory":        {doc: "each instance's memory request and limit (equal: Guaranteed QoS)", def: "512Mi", set: func(c *config, v string) error { return quantity(&c.Memory)(c, v) }},
-		"storage":       {doc: "each instance's volume size", def: "1Gi", set: func(c *config, v string) error { return quantity(&c.Storage)(c, v) }},
-		"storage-class": {doc: "each instance's storage class (default: the cluster's default class)", def: "", set: func(c *config, v string) error { c.StorageClass = v; return nil }},
-		"anti-affinity": {doc: "required: at most one instance per zone (topology.kubernetes.io/zone); preferred: spread when possible", def: "required",
-			set: func(c *config, v string) error { c.AntiAffinity = v; return oneOf(v, "required", "preferred") }},
+		"data-durability": {Doc: "required: writes stop when too few standbys acknowledge; preferred: they go on asynchronously (postgresql.synchronous.dataDurability)", Default: "required",
+			Set: func(c *config, v string) error { c.DataDurability = v; return option.OneOf(v, "required", "preferred") }},
+		"failover-quorum": {Doc: "promote only a standby a quorum agrees holds every synchronous commit (postgresql.synchronous.failoverQuorum)", Default: "true",
+			Set: boolean(func(c *config) *bool { return &c.FailoverQuorum })},
+		"failover-delay": {Doc: "seconds the operator waits before failing over from an unhealthy primary (failoverDelay)", Default: "0",
+			Set: func(c *config, v string) error { return seconds(&c.FailoverDelay, 0)(c, v) }},
+		"switchover-delay": {Doc: "seconds a primary gets to shut down cleanly on failover before it is stopped (switchoverDelay): RPO against RTO", Default: "3600",
+			Set: func(c *config, v string) error { return seconds(&c.SwitchoverDelay, 0)(c, v) }},
+		"lease-duration": {Doc: "seconds the primary's Kubernetes Lease stays valid; after an abrupt loss a standby waits this long before promoting (primaryLease.leaseDurationSeconds)", Default: "15",
+			Set: func(c *config, v string) error { return seconds(&c.LeaseDuration, 2)(c, v) }},
+		"lease-renew-deadline": {Doc: "seconds the primary retries renewing its lease before it stops (primaryLease.renewDeadlineSeconds); less than lease-duration", Default: "10",
+			Set: func(c *config, v string) error { return seconds(&c.LeaseRenewDeadline, 1)(c, v) }},
+		"cpu":           {Doc: "each instance's CPU request and limit (equal: Guaranteed QoS)", Default: "500m", Set: func(c *config, v string) error { return quantity(&c.CPU)(c, v) }},
+		"memory":        {Doc: "each instance's memory request and limit (equal: Guaranteed QoS)", Default: "512Mi", Set: func(c *config, v string) error { return quantity(&c.Memory)(c, v) }},
+		"storage":       {Doc: "each instance's volume size", Default: "1Gi", Set: func(c *config, v string) error { return quantity(&c.Storage)(c, v) }},
+		"storage-class": {Doc: "each instance's storage class (default: the cluster's default class)", Default: "", Set: func(c *config, v string) error { c.StorageClass = v; return nil }},
+		"anti-affinity": {Doc: "required: at most one instance per zone (topology.kubernetes.io/zone); preferred: spread when possible", Default: "required",
+			Set: func(c *config, v string) error { c.AntiAffinity = v; return option.OneOf(v, "required", "preferred") }},
 	}
 }
 
@@ -153,23 +134,7 @@ func options() map[string]option {
 // problem, each naming its field.
 func parseOptions(opts map[string]string) (config, []error) {
 	c := defaultConfig()
-	known := options()
-	keys := make([]string, 0, len(opts))
-	for k := range opts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var errs []error
-	for _, k := range keys {
-		o, ok := known[k]
-		if !ok {
-			errs = append(errs, fmt.Errorf("engine.options.%s: unknown option (known: %s)", k, strings.Join(optionNames(known), ", ")))
-			continue
-		}
-		if err := o.set(&c, strings.TrimSpace(opts[k])); err != nil {
-			errs = append(errs, fmt.Errorf("engine.options.%s: %w", k, err))
-		}
-	}
+	errs := options().Parse(&c, opts)
 	if len(errs) > 0 {
 		return c, errs
 	}
@@ -184,13 +149,4 @@ func parseOptions(opts map[string]string) (config, []error) {
 		}
 	}
 	return c, errs
-}
-
-func optionNames(m map[string]option) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

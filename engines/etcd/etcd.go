@@ -60,11 +60,7 @@ func (e *Engine) DefaultVersion() string { return "v" + version.Version }
 // Options implements engines.Defaults: each option's documentation and
 // default.
 func (e *Engine) Options() map[string]string {
-	out := make(map[string]string, len(options))
-	for name, o := range options {
-		out[name] = o.doc + " (default " + o.def + ")"
-	}
-	return out
+	return options.Docs()
 }
 
 // Validate implements engines.Validator.

@@ -2,10 +2,11 @@ package etcd
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/faultline-dev/faultline/engines/internal/option"
 )
 
 // config is the member configuration the engine's options set, shared by
@@ -46,21 +47,13 @@ func defaultConfig() config {
 	}
 }
 
-// option is one engine option: its documentation, its default as text, and
-// how it sets the config.
-type option struct {
-	doc string
-	def string
-	set func(c *config, v string) error
-}
-
 // options lists every option the etcd engine accepts, named as etcd's own
 // flags are.
-var options = map[string]option{
+var options = option.Table[config]{
 	"snapshot-count": {
-		doc: "committed transactions between snapshots of the raft log (etcd --snapshot-count); lower values make followers catch up from snapshots sooner",
-		def: "10000",
-		set: func(c *config, v string) error {
+		Doc:     "committed transactions between snapshots of the raft log (etcd --snapshot-count); lower values make followers catch up from snapshots sooner",
+		Default: "10000",
+		Set: func(c *config, v string) error {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil || n == 0 {
 				return fmt.Errorf("%q is not a positive integer", v)
@@ -70,36 +63,36 @@ var options = map[string]option{
 		},
 	},
 	"heartbeat-interval": {
-		doc: "how often the leader heartbeats its followers (etcd --heartbeat-interval), as a duration",
-		def: "100ms",
-		set: func(c *config, v string) error {
+		Doc:     "how often the leader heartbeats its followers (etcd --heartbeat-interval), as a duration",
+		Default: "100ms",
+		Set: func(c *config, v string) error {
 			d, err := millis(v)
 			c.HeartbeatInterval = d
 			return err
 		},
 	},
 	"election-timeout": {
-		doc: "how long a follower waits without a heartbeat before it calls an election (etcd --election-timeout), as a duration; at least 5 × heartbeat-interval and at most 50s. It bounds how fast etcd fails over",
-		def: "1s",
-		set: func(c *config, v string) error {
+		Doc:     "how long a follower waits without a heartbeat before it calls an election (etcd --election-timeout), as a duration; at least 5 × heartbeat-interval and at most 50s. It bounds how fast etcd fails over",
+		Default: "1s",
+		Set: func(c *config, v string) error {
 			d, err := millis(v)
 			c.ElectionTimeout = d
 			return err
 		},
 	},
 	"quota-backend-bytes": {
-		doc: "size at which the backend raises the NOSPACE alarm and refuses writes (etcd --quota-backend-bytes), in bytes or with a KiB/MiB/GiB suffix",
-		def: "2GiB",
-		set: func(c *config, v string) error {
+		Doc:     "size at which the backend raises the NOSPACE alarm and refuses writes (etcd --quota-backend-bytes), in bytes or with a KiB/MiB/GiB suffix",
+		Default: "2GiB",
+		Set: func(c *config, v string) error {
 			n, err := bytesize(v)
 			c.QuotaBackendBytes = n
 			return err
 		},
 	},
 	"unsafe-no-fsync": {
-		doc: "skip fsync of the raft log and backend (etcd --unsafe-no-fsync): faster on slow disks, but a killed member may lose acknowledged writes; for experiments only",
-		def: "false",
-		set: func(c *config, v string) error {
+		Doc:     "skip fsync of the raft log and backend (etcd --unsafe-no-fsync): faster on slow disks, but a killed member may lose acknowledged writes; for experiments only",
+		Default: "false",
+		Set: func(c *config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("%q is not true or false", v)
@@ -109,9 +102,9 @@ var options = map[string]option{
 		},
 	},
 	"pre-vote": {
-		doc: "run raft's pre-vote phase before elections (etcd --pre-vote), so that a member rejoining after a partition does not depose a healthy leader",
-		def: "true",
-		set: func(c *config, v string) error {
+		Doc:     "run raft's pre-vote phase before elections (etcd --pre-vote), so that a member rejoining after a partition does not depose a healthy leader",
+		Default: "true",
+		Set: func(c *config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("%q is not true or false", v)
@@ -121,9 +114,9 @@ var options = map[string]option{
 		},
 	},
 	"deploy": {
-		doc: "how etcd is deployed on Kubernetes: statefulset (faultline's manifests: one member per node, required spread over zones) or operator (etcd-operator " + OperatorVersion + ", an EtcdCluster; v0.2.0 cannot place members by zone, replace failed members or report status)",
-		def: DeployStatefulSet,
-		set: func(c *config, v string) error {
+		Doc:     "how etcd is deployed on Kubernetes: statefulset (faultline's manifests: one member per node, required spread over zones) or operator (etcd-operator " + OperatorVersion + ", an EtcdCluster; v0.2.0 cannot place members by zone, replace failed members or report status)",
+		Default: DeployStatefulSet,
+		Set: func(c *config, v string) error {
 			if v != DeployStatefulSet && v != DeployOperator {
 				return fmt.Errorf("%q is not statefulset or operator", v)
 			}
@@ -132,14 +125,14 @@ var options = map[string]option{
 		},
 	},
 	"operator-source": {
-		doc: "where etcd-operator's release manifest comes from, with deploy: operator (a URL or a file)",
-		def: OperatorManifestURL,
-		set: func(c *config, v string) error { c.OperatorSource = v; return nil },
+		Doc:     "where etcd-operator's release manifest comes from, with deploy: operator (a URL or a file)",
+		Default: OperatorManifestURL,
+		Set:     func(c *config, v string) error { c.OperatorSource = v; return nil },
 	},
 	"log-level": {
-		doc: "members' log level (debug, info, warn, error); member logs land in each node's log file",
-		def: "info",
-		set: func(c *config, v string) error {
+		Doc:     "members' log level (debug, info, warn, error); member logs land in each node's log file",
+		Default: "info",
+		Set: func(c *config, v string) error {
 			switch v {
 			case "debug", "info", "warn", "error":
 				c.LogLevel = v
@@ -150,36 +143,11 @@ var options = map[string]option{
 	},
 }
 
-// optionNames lists the options, sorted.
-func optionNames() []string {
-	names := make([]string, 0, len(options))
-	for n := range options {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // parseOptions turns a spec's options into a config, returning every
 // problem, each naming its field.
 func parseOptions(opts map[string]string) (config, []error) {
 	c := defaultConfig()
-	var errs []error
-	keys := make([]string, 0, len(opts))
-	for k := range opts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		o, ok := options[k]
-		if !ok {
-			errs = append(errs, fmt.Errorf("engine.options.%s: unknown option (known: %s)", k, strings.Join(optionNames(), ", ")))
-			continue
-		}
-		if err := o.set(&c, strings.TrimSpace(opts[k])); err != nil {
-			errs = append(errs, fmt.Errorf("engine.options.%s: %w", k, err))
-		}
-	}
+	errs := options.Parse(&c, opts)
 	if len(errs) > 0 {
 		return c, errs
 	}
