@@ -178,6 +178,13 @@ type Target struct {
 	Workers int
 	// Topology is the scenario's topology.
 	Topology platform.Topology
+	// StandIns are the local images the platform's clusters will run in
+	// place of official ones (official → local), where the platform
+	// knows them before a cluster exists (platform.StandInLister; kind:
+	// the builds of `faultline images build` its Docker daemon holds),
+	// so that an engine whose way of deploying depends on them says what
+	// a run would deploy. Nil when not known.
+	StandIns map[string]string
 }
 
 // Validator is implemented by engines that check a Spec (options,
@@ -220,8 +227,8 @@ type Manifester interface {
 	// cluster of t's topology, in order: charts with the values passed to
 	// them, release manifests with the images they rewrite, and the
 	// objects the engine generates. It does no I/O; images are the
-	// official ones mapped by spec.Images only (a cluster's local
-	// stand-ins are not known before it exists).
+	// official ones mapped by spec.Images only. t.StandIns, when set,
+	// may decide which way the engine deploys, as the cluster's would.
 	Manifests(spec Spec, t Target) (kube.Plan, error)
 }
 

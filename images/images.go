@@ -293,6 +293,11 @@ func preflight(ctx context.Context, d *dockerd.Daemon, names []string) error {
 			return fmt.Errorf("images: building %s needs a C compiler (cc), not installed (make images installs it: scripts/install-deps.sh chaos-mesh)", ChaosMesh)
 		}
 	}
+	if slices.Contains(names, Vitess) {
+		if _, err := exec.LookPath(vitessStrip[0]); err != nil {
+			return fmt.Errorf("images: building %s needs %s (binutils), not installed (make images installs it: scripts/install-deps.sh images)", Vitess, vitessStrip[0])
+		}
+	}
 	what := strings.Join(rootfs, ", ")
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("images: building %s needs root (debootstrap and chroot make its root filesystem)", what)

@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/faultline-dev/faultline/engines/vitess/dist"
 	"github.com/faultline-dev/faultline/internal/testenv"
 )
 
@@ -72,6 +74,40 @@ func TestVitessTagIsItsOwn(t *testing.T) {
 	w.Kubernetes = "v1.34.5"
 	if tag(Vitess, w) != base {
 		t.Fatal("changing Kubernetes changes the vitess tag")
+	}
+}
+
+// TestVitessTagFollowsTheRecipe: each part of the Vitess image's recipe
+// is in its tag, so that changing it builds a new image.
+func TestVitessTagFollowsTheRecipe(t *testing.T) {
+	base := tag(Vitess, Pinned())
+	for _, tc := range []struct {
+		name   string
+		change func() (undo func())
+	}{
+		{"programs", swap(&dist.ServerPrograms, append(slices.Clone(dist.ServerPrograms), "vtctldclient"))},
+		{"strip", swap(&vitessStrip, []string{"strip", "--strip-debug"})},
+		{"packages", swap(&vitessPackages, []string{"mariadb-server", "mariadb-client"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			undo := tc.change()
+			defer undo()
+			if tag(Vitess, Pinned()) == base {
+				t.Errorf("changing the image's %s keeps its tag %s", tc.name, base)
+			}
+		})
+	}
+	if tag(Vitess, Pinned()) != base {
+		t.Fatal("the tag did not come back after undoing the changes")
+	}
+}
+
+// swap returns a change that sets *p to v, and whose result restores it.
+func swap[T any](p *T, v T) func() (undo func()) {
+	return func() func() {
+		old := *p
+		*p = v
+		return func() { *p = old }
 	}
 }
 

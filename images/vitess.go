@@ -10,10 +10,15 @@ import (
 	"github.com/faultline-dev/faultline/engines/vitess/dist"
 )
 
-// vitessPackages are the Debian packages of the Vitess image: the MariaDB
-// server the tablets run (mariadbd, mariadb-install-db, which mysqlctl
-// init runs) and its client programs.
-var vitessPackages = []string{"mariadb-server", "mariadb-client"}
+// vitessPackages are the Debian packages of the Vitess image: MariaDB's
+// server core (mariadbd, and mariadb-install-db, which mysqlctl init
+// runs) and its client programs (mariadb-admin, which mysqlctl shutdown
+// and the tablet's start-up script run, and mariadb). Not
+// mariadb-server: it adds mysqld_safe (mysqlctl runs mysqld without it
+// when it is absent, and the tablets' pods run mariadbd themselves),
+// Galera, rsync, socat and the other programs of a packaged service,
+// none of which a tablet runs.
+var vitessPackages = []string{"mariadb-server-core", "mariadb-client"}
 
 // VitessUID is the uid (and gid) the Vitess image's programs run as:
 // mysqlctl refuses to run as root.
@@ -30,20 +35,33 @@ printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/polic
 `
 
 // vitessInstall installs MariaDB in the chroot and removes what an image
-// does not need, the data directory Debian's postinst made among them
+// does not need: apt's lists and caches, documentation, manual pages,
+// info files and message translations (the pods run with LC_ALL=C;
+// MariaDB's own error messages are in /usr/share/mysql and stay), logs
+// of the install, and the data directory a postinst may have made
 // (mysqlctl init makes each tablet's).
 const vitessInstall = `set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends PACKAGES
 apt-get clean
-rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /usr/sbin/policy-rc.d /var/lib/mysql/*
+rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/lib/dpkg/*-old \
+	/usr/share/doc /usr/share/man /usr/share/info /usr/share/locale /usr/share/lintian \
+	/var/log/apt /var/log/dpkg.log /var/log/alternatives.log /var/log/bootstrap.log \
+	/usr/sbin/policy-rc.d /var/lib/mysql/*
 `
+
+// vitessStrip is how the programs are copied into the image: without
+// their symbol tables and debug information, as -ldflags='-s -w' would
+// build them (panics still print stack traces from the runtime's own
+// tables). The build the local platform runs is left as it is.
+var vitessStrip = []string{"strip", "--strip-all"}
 
 // vitess builds the Vitess image ref: the programs of package dist's
 // MariaDB build (the one `faultline engines build vitess` makes, built
-// first if the cache lacks it) in /vt/bin, on a Debian root filesystem
-// with MariaDB, running as uid VitessUID.
+// first if the cache lacks it) that run on the nodes (dist.ServerPrograms,
+// stripped) in /vt/bin, on a Debian root filesystem with MariaDB,
+// running as uid VitessUID.
 func (b *builder) vitess(ctx context.Context, ref string) error {
 	d, err := dist.Build(ctx, dist.Options{Flavor: dist.MariaDB}, b.log)
 	if err != nil {
@@ -53,8 +71,12 @@ func (b *builder) vitess(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range dist.Programs {
-		if err := copyFile(d.Path(p), filepath.Join(root, "vt/bin", p), 0o755); err != nil {
+	for _, p := range dist.ServerPrograms {
+		dst := filepath.Join(root, "vt/bin", p)
+		if err := copyFile(d.Path(p), dst, 0o755); err != nil {
+			return err
+		}
+		if err := b.cmd(ctx, b.work, nil, nil, append(vitessStrip, dst)...); err != nil {
 			return err
 		}
 	}
@@ -69,12 +91,13 @@ func (b *builder) vitess(ctx context.Context, ref string) error {
 
 // vitessTag is the Vitess image's tag: the Vitess release, then a hash of
 // its own inputs only (the programs' build key, which covers the module
-// version and every compatibility change, and the Debian side), so that
+// version and every compatibility change, the programs copied and how
+// they are stripped, and the Debian side), so that
 // it and the other images rebuild independently.
 func vitessTag(v Versions) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "image %s\nprograms %s %v\ndebian %s\npackages %v\n%s\n%s",
-		Vitess, dist.Key(dist.ModuleVersion, dist.MariaDB), dist.Programs, v.Debian, vitessPackages, vitessSetup, vitessInstall)
+	fmt.Fprintf(h, "image %s\nprograms %s %v\nstrip %v\ndebian %s\npackages %v\n%s\n%s",
+		Vitess, dist.Key(dist.ModuleVersion, dist.MariaDB), dist.ServerPrograms, vitessStrip, v.Debian, vitessPackages, vitessSetup, vitessInstall)
 	return dist.Release(dist.ModuleVersion) + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 

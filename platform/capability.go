@@ -180,6 +180,17 @@ type ImageMapper interface {
 	MapImage(ref string) string
 }
 
+// StandInLister is implemented by platforms that know, before a cluster
+// exists, which local images its clusters will run in place of official
+// ones (kind: faultline's builds that its Docker daemon holds), so that
+// `faultline manifests` can say what a run would deploy.
+type StandInLister interface {
+	// StandIns maps official image references to the local images that
+	// will stand in for them; empty when the platform holds none or
+	// cannot look without starting something.
+	StandIns(ctx context.Context) (map[string]string, error)
+}
+
 // LocalImageLoader is implemented by clusters whose nodes can be given
 // images that the platform's own image store holds (kind: the Docker
 // daemon its nodes run on), so that a scenario's image overrides may name

@@ -40,30 +40,40 @@ func PrepareKind(ctx context.Context, o kind.Options) (kind.Options, error) {
 	if o.LazyImages == nil {
 		o.LazyImages = map[string]string{}
 	}
+	if err := builtStandIns(ctx, d, o.Images, o.LazyImages); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// builtStandIns adds to eager the official → local pairs of every engine
+// image built on d (but the node image), unless eager already maps the
+// official image; Chaos Mesh's go to lazy instead.
+func builtStandIns(ctx context.Context, d *dockerd.Daemon, eager, lazy map[string]string) error {
 	for _, name := range images.Names() {
 		if name == images.KindNode {
 			continue
 		}
 		built, err := images.Built(ctx, d, name)
 		if err != nil {
-			return o, fmt.Errorf("kind: image %s: %w", name, err)
+			return fmt.Errorf("kind: image %s: %w", name, err)
 		}
 		if !built {
 			continue
 		}
 		// Chaos Mesh's images (about 330 MB) go into the nodes only when
 		// it is installed.
-		into := o.Images
+		into := eager
 		if name == images.ChaosMesh {
-			into = o.LazyImages
+			into = lazy
 		}
 		for official, local := range images.StandIns(name) {
-			if _, set := o.Images[official]; !set {
+			if _, set := eager[official]; !set {
 				into[official] = local
 			}
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // kindPlatform is the kind platform as the default Env holds it: the
@@ -86,6 +96,28 @@ func (kindPlatform) CanInject(k string) error { return kind.New(kind.Options{}).
 
 // FaultMechanism implements platform.MechanismNamer.
 func (kindPlatform) FaultMechanism() string { return kind.New(kind.Options{}).FaultMechanism() }
+
+// StandIns implements platform.StandInLister: the options' images, and
+// the builds of `faultline images build` that the Docker daemon a run
+// would use holds, if one runs (none is started to look).
+func (p kindPlatform) StandIns(ctx context.Context) (map[string]string, error) {
+	out := maps.Clone(p.opts.Images)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, p.opts.LazyImages)
+	if p.opts.DockerHost != "" {
+		return out, nil
+	}
+	d, err := dockerd.Running(ctx, dockerd.Options{})
+	if err != nil || d == nil {
+		return out, err
+	}
+	if err := builtStandIns(ctx, d, out, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // Create implements platform.Platform.
 func (p kindPlatform) Create(ctx context.Context, t platform.Topology) (platform.Cluster, error) {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/faultline-dev/faultline/engines"
@@ -11,8 +12,10 @@ import (
 // Manifests returns what the scenario's engine would install on its
 // platform, for a scenario that has passed Validate against env. On a
 // platform without Kubernetes nothing is applied: the plan is empty and
-// the returned note says why.
-func Manifests(s *Scenario, env Env) (plan kube.Plan, note string, err error) {
+// the returned note says why. A platform that knows the local images its
+// clusters would run (platform.StandInLister) is asked, since they may
+// decide how the engine deploys.
+func Manifests(ctx context.Context, s *Scenario, env Env) (plan kube.Plan, note string, err error) {
 	eng, err := env.Engines.Lookup(s.Engine.Name)
 	if err != nil {
 		return nil, "", err
@@ -30,7 +33,13 @@ func Manifests(s *Scenario, env Env) (plan kube.Plan, note string, err error) {
 		return nil, "", fmt.Errorf("engine %s cannot say what it applies on Kubernetes", eng.Name())
 	}
 	topo := s.PlatformTopology()
-	plan, err = m.Manifests(s.EngineSpec(), engines.Target{Platform: s.Platform, Capabilities: caps, Workers: topo.Size(), Topology: topo})
+	t := engines.Target{Platform: s.Platform, Capabilities: caps, Workers: topo.Size(), Topology: topo}
+	if l, ok := p.(platform.StandInLister); ok {
+		if t.StandIns, err = l.StandIns(ctx); err != nil {
+			return nil, "", fmt.Errorf("platform %s: local images: %w", s.Platform, err)
+		}
+	}
+	plan, err = m.Manifests(s.EngineSpec(), t)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s manifests: %w", eng.Name(), err)
 	}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"maps"
@@ -12,7 +13,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/faultline-dev/faultline/engines/vitess"
 	"github.com/faultline-dev/faultline/internal/testenv"
+	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/kube"
 	"github.com/faultline-dev/faultline/platform/kube/crdschema"
 )
@@ -131,7 +134,7 @@ func TestManifestsValidateAgainstUpstreamSchemas(t *testing.T) {
 				}
 				t.Fatalf("built-in scenario does not validate: %v", err)
 			}
-			plan, _, err := Manifests(base, env)
+			plan, _, err := Manifests(t.Context(), base, env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,7 +154,7 @@ func TestManifestsValidateAgainstUpstreamSchemas(t *testing.T) {
 					t.Errorf("variant %d %v: %v", i, opts, err)
 					continue
 				}
-				plan, _, err := Manifests(v, env)
+				plan, _, err := Manifests(t.Context(), v, env)
 				if err != nil {
 					t.Errorf("variant %d %v: %v", i, opts, err)
 					continue
@@ -255,7 +258,7 @@ func TestSchemaValidationCatchesBadClusters(t *testing.T) {
 	if err := s.Validate(env); err != nil {
 		t.Fatal(err)
 	}
-	plan, _, err := Manifests(s, env)
+	plan, _, err := Manifests(t.Context(), s, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +289,76 @@ func TestSchemaValidationCatchesBadClusters(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// standInsKind is the kind platform with the given local images built,
+// as its StandIns would find them on a Docker daemon.
+type standInsKind struct {
+	kindPlatform
+	images map[string]string
+}
+
+func (p standInsKind) StandIns(context.Context) (map[string]string, error) { return p.images, nil }
+
+// TestVitessManifestsFollowTheDeployPath: `faultline manifests` prints
+// what the run would deploy: the StatefulSet path when it is asked for,
+// or under auto when the platform holds faultline's Vitess image; else
+// vitess-operator. The StatefulSet path's plan matches its golden file.
+func TestVitessManifestsFollowTheDeployPath(t *testing.T) {
+	built := map[string]string{vitess.KubeImage: "faultline/vitess:v24.0.4-0123456789ab"}
+	for _, tc := range []struct {
+		name, deploy string
+		standIns     map[string]string
+		want         string
+	}{
+		{"statefulset asked for", vitess.DeployStatefulSet, nil, vitess.DeployStatefulSet},
+		{"auto, image built", "", built, vitess.DeployStatefulSet},
+		{"auto, nothing built", "", nil, vitess.DeployOperator},
+		{"operator asked for", vitess.DeployOperator, built, vitess.DeployOperator},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Resolve("vitess-failover")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Platform = kind.Name
+			s.Engine.Options = maps.Clone(s.Engine.Options)
+			if tc.deploy != "" {
+				s.Engine.Options["deploy"] = tc.deploy
+			}
+			env := DefaultEnv(EnvOptions{})
+			for i, p := range env.Platforms {
+				if p.Name() == kind.Name {
+					env.Platforms[i] = standInsKind{kindPlatform{opts: kindOptions(kind.Options{})}, tc.standIns}
+				}
+			}
+			if err := s.Validate(env); err != nil {
+				t.Fatal(err)
+			}
+			plan, _, err := Manifests(t.Context(), s, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, o := range plan.Objects() {
+				kinds[o.GetKind()]++
+			}
+			switch tc.want {
+			case vitess.DeployStatefulSet:
+				if kinds["StatefulSet"] != 3 || kinds["VitessCluster"] != 0 {
+					t.Fatalf("want the StatefulSet path (3 StatefulSets, no VitessCluster), got %v", kinds)
+				}
+				var buf bytes.Buffer
+				if err := plan.WriteYAML(&buf); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("testdata", "manifests", "vitess-failover-statefulset.yaml"), buf.Bytes())
+			default:
+				if kinds["VitessCluster"] != 1 || kinds["StatefulSet"] != 0 {
+					t.Fatalf("want vitess-operator's path (a VitessCluster), got %v", kinds)
+				}
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@
 #              shaping on the local platform and faultline's Docker daemon
 #   docker     a Docker engine that answers (not installable here: it is
 #              checked, and its absence named)
-#   images     debootstrap, chroot, tar and runc, for `make images`
+#   images     debootstrap, chroot, tar, runc and strip, for `make images`
 #   browser    Debian's chromium, for the report's browser test
 #   bench      pgbench, for the load benchmark
 #   chaos-mesh Chaos Mesh's Go modules (its Helm chart and sources, and its API
@@ -85,6 +85,7 @@ check_images() {
 	have chroot || need coreutils "chroot"
 	have tar || need tar "importing root filesystems"
 	have runc || need runc "faultline's Docker daemon runtime"
+	have strip || need binutils "stripping the Vitess programs in faultline's Vitess image"
 	[[ $(id -u) -eq 0 ]] || fatal+=("root: debootstrap and chroot build the kind node image (run make as root)")
 }
 check_browser() {

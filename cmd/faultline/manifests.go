@@ -25,7 +25,10 @@ engine would install on the scenario's platform, in order: each Helm chart (its
 source and release as a comment, its values as a document), each operator
 release manifest (its source and the images it rewrites, as comments), and
 every object faultline generates itself (custom resources included). Nothing
-is started and no cluster is needed.
+is started and no cluster is needed. On kind, the Docker daemon a run would use,
+if one runs, is asked which of faultline's images are built: they decide, for
+instance, whether vitess under deploy: auto runs its own StatefulSets (the
+image is built) or vitess-operator.
 
 Exit codes: 0 printed; 2 bad input.`,
 		Example: `  faultline manifests cnpg-failover
@@ -62,7 +65,7 @@ Exit codes: 0 printed; 2 bad input.`,
 
 // printManifests prints what a validated scenario would apply.
 func printManifests(cmd *cobra.Command, s *scenarios.Scenario, env scenarios.Env) error {
-	plan, note, err := scenarios.Manifests(s, env)
+	plan, note, err := scenarios.Manifests(cmd.Context(), s, env)
 	if err != nil {
 		return inputError(err)
 	}

@@ -88,14 +88,39 @@ func validateKube(spec engines.Spec, t engines.Target) []error {
 	return errs
 }
 
-// Manifests implements engines.Manifester: what the operator path applies
-// for the scenario.
+// Manifests implements engines.Manifester: what the way of deploying the
+// scenario's run takes applies (under deploy: auto, the StatefulSet path
+// where spec.Images or the platform's stand-ins, t.StandIns, map
+// faultline's image, as kubePath decides on the cluster).
 func (e *Engine) Manifests(spec engines.Spec, t engines.Target) (kube.Plan, error) {
+	base, errs := parseConfig(spec.Options)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if manifestsPath(spec, t, base) == DeployStatefulSet {
+		if errs := validateStatefulSet(spec, t); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		return statefulSetPlan(spec, t, base)
+	}
 	cfg, errs := operatorConfig(spec.Options)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return operatorPlan(spec, t.Topology, nil, cfg)
+}
+
+// manifestsPath is kubePath before the cluster exists: the option, or
+// under auto the StatefulSet path where spec.Images or t.StandIns map
+// faultline's image.
+func manifestsPath(spec engines.Spec, t engines.Target, cfg config) string {
+	if cfg.Deploy != DeployAuto {
+		return cfg.Deploy
+	}
+	if spec.MapImage(nil, KubeImage) != KubeImage || t.StandIns[KubeImage] != "" {
+		return DeployStatefulSet
+	}
+	return DeployOperator
 }
 
 // operator returns the operator deployment on c, if there is one.

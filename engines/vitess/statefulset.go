@@ -477,6 +477,50 @@ func deployStatefulSets(ctx context.Context, c platform.Cluster, k platform.Kube
 	return dep, nil
 }
 
+// statefulSetPlan is what the StatefulSet path applies for spec on a
+// cluster of t's topology, in order, for `faultline manifests`: the
+// nodes' names and addresses are placeholders (the topology's n1, n2…,
+// "control-plane", NAME.address), and the images the official ones
+// mapped by spec.Images. Between the steps the harness runs vtctldclient:
+// it adds the cells and creates the keyspace once vtctld answers, and
+// elects each shard's first primary once the tablets do.
+func statefulSetPlan(spec engines.Spec, t engines.Target, cfg config) (kube.Plan, error) {
+	nodes := t.Topology.Layout()
+	for i := range nodes {
+		nodes[i].Addr = nodes[i].Name + ".address"
+	}
+	p, err := newPlan(nodes, cfg.Shards)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.check(cfg.Durability); err != nil {
+		return nil, err
+	}
+	cp := platform.Node{Name: "control-plane", Role: platform.RoleControlPlane, Addr: "control-plane.address"}
+	m := statefulSetManifests(p, cp, kubeImage(nil, spec), topoImage(nil, spec), cfg)
+	ns := &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: StatefulSetNamespace, Labels: map[string]string{labelManagedBy: "faultline"}},
+	}
+	var plan kube.Plan
+	for _, st := range []struct {
+		name string
+		objs []runtime.Object
+	}{
+		{"namespace", []runtime.Object{ns}},
+		{"control (then vtctldclient adds the cells and creates the keyspace)", m.Control},
+		{"tablets (then vtctldclient elects the primaries)", m.Tablets},
+		{"vtorc and vtgates", m.Gates},
+	} {
+		objs, err := kube.ToUnstructured(st.objs...)
+		if err != nil {
+			return nil, err
+		}
+		plan = append(plan, kube.Step{Name: st.name, Objects: objs, Images: kube.Images(objs)})
+	}
+	return plan, nil
+}
+
 // kubeState is what the StatefulSet path keeps of a deployment.
 type kubeState struct {
 	kc    *kube.Clients

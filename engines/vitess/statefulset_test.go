@@ -1,12 +1,16 @@
 package vitess
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/faultline-dev/faultline/engines"
+	"github.com/faultline-dev/faultline/engines/vitess/dist"
 	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/platform"
 )
@@ -116,6 +120,57 @@ func TestStatefulSetManifests(t *testing.T) {
 		}
 		if args := strings.Join(ps.Containers[1].Args, " "); !strings.Contains(args, "--tablet-hostname=$(HOST_IP)") || strings.Contains(args, "--init-shard") {
 			t.Errorf("%s: vttablet's args: %s", s.Name, args)
+		}
+	}
+}
+
+// TestStatefulSetRunsOnlyTheImagesPrograms: every Vitess program the
+// pods of faultline's image run, as a container's command or in its
+// script, is one the image carries (dist.ServerPrograms); vtctldclient,
+// which the image leaves out, runs on the harness's side only.
+func TestStatefulSetRunsOnlyTheImagesPrograms(t *testing.T) {
+	p, err := newPlan(topo(1, 1, 1), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, errs := parseConfig(nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	m := statefulSetManifests(p, platform.Node{Name: "cp", Role: platform.RoleControlPlane, Addr: "10.0.0.9"}, "img", "etcd-img", cfg)
+	program := regexp.MustCompile(`\b(vt[a-z]+|mysqlctld?)\b`)
+	seen := map[string]bool{}
+	for _, o := range append(append(m.Control, m.Tablets...), m.Gates...) {
+		var pod corev1.PodSpec
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			pod = o.Spec.Template.Spec
+		case *appsv1.StatefulSet:
+			pod = o.Spec.Template.Spec
+		}
+		for _, c := range pod.Containers {
+			if c.Image != "img" {
+				continue
+			}
+			words := []string{c.Command[0]}
+			if c.Command[0] == "/bin/bash" {
+				words = program.FindAllString(c.Command[2], -1)
+			}
+			for _, w := range words {
+				// Paths and tablet aliases (vt_0000000100) are no programs.
+				if strings.HasPrefix(w, "vt_") || w == "vtdataroot" {
+					continue
+				}
+				seen[w] = true
+				if !slices.Contains(dist.ServerPrograms, w) {
+					t.Errorf("container %s runs %s, which faultline's image does not carry (%v)", c.Name, w, dist.ServerPrograms)
+				}
+			}
+		}
+	}
+	for _, want := range dist.ServerPrograms {
+		if !seen[want] {
+			t.Errorf("the image carries %s, which no pod runs", want)
 		}
 	}
 }

@@ -171,6 +171,30 @@ func Ensure(ctx context.Context, opts Options) (*Daemon, error) {
 	return ensurePrivate(ctx, o)
 }
 
+// Running returns the daemon Ensure would pick, for looking at it only
+// (images, say), without starting one or changing the host: faultline's
+// private daemon when it runs, else the user's when it answers. It
+// returns nil and no error when neither does.
+func Running(ctx context.Context, opts Options) (*Daemon, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := newPlan(o)
+	if p.alivePID() > 0 {
+		if d := (&Daemon{host: p.host(), private: true, plan: p}); d.ping(ctx) == nil {
+			return d, nil
+		}
+	}
+	if o.Private {
+		return nil, nil
+	}
+	if d := (&Daemon{host: userHost()}); d.ping(ctx) == nil {
+		return d, nil
+	}
+	return nil, nil
+}
+
 // userHost is the daemon the docker CLI would use.
 func userHost() string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {

@@ -272,7 +272,7 @@ func (c *Cluster) Delete(ctx context.Context) error {
 		if err := c.prov.Delete(c.name, c.st.kubeconfig(c.name)); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, c.st.remove(c.name))
+			errs = append(errs, c.docker.removeNetwork(ctx, c.opts.network(c.name)), c.st.remove(c.name))
 		}
 	}
 	if c.lock != nil {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
@@ -99,29 +102,171 @@ func trimSlash(s string) string {
 	return s
 }
 
-// ensureNetwork creates the bridge network name with subnet unless it
-// exists. Its IPv4 subnet is configured rather than taken from the
-// daemon's pools, which is what lets a restarted node keep its address
-// (pinAddr).
-func (d *docker) ensureNetwork(ctx context.Context, name, subnet string) error {
-	if _, err := d.cli.NetworkInspect(ctx, name, client.NetworkInspectOptions{}); err == nil {
+// Labels faultline puts on the networks it creates.
+const (
+	labelNetwork        = "dev.faultline.network"
+	labelNetworkCluster = "dev.faultline.cluster"
+)
+
+// nodeNetwork is the Docker network of a cluster's nodes.
+type nodeNetwork struct {
+	// Name is the network's name.
+	Name string
+	// Subnets are the subnets to create it with, in order of preference:
+	// the first that no network of the daemon overlaps is taken.
+	Subnets []netip.Prefix
+	// Cluster is set for a cluster's own network: its name, which the
+	// network is labelled with, and which removeNetwork checks.
+	Cluster string
+	// Err is why no subnet could be named (a bad Options.NetworkSubnet).
+	Err error
+}
+
+// network is the network of cluster name's nodes (see Options.Network).
+func (o Options) network(cluster string) nodeNetwork {
+	if o.Network != "" {
+		return nodeNetwork{Name: o.Network, Subnets: subnets(o.NetworkSubnet, DefaultNetworkSubnet)}
+	}
+	n := nodeNetwork{Name: DefaultNetwork + "-" + cluster, Cluster: cluster}
+	if o.NetworkSubnet != "" {
+		n.Subnets = subnets(o.NetworkSubnet, "")
+	} else {
+		n.Subnets = subnets("", DefaultNetworkPool)
+	}
+	if len(n.Subnets) == 0 {
+		n.Err = fmt.Errorf("network subnet %q is not an IPv4 prefix", o.NetworkSubnet)
+	}
+	return n
+}
+
+// subnets is the one subnet set, or else the /24s of pool but its last.
+func subnets(set, pool string) []netip.Prefix {
+	if set != "" {
+		pfx, err := netip.ParsePrefix(set)
+		if err != nil || !pfx.Addr().Is4() {
+			return nil
+		}
+		return []netip.Prefix{pfx.Masked()}
+	}
+	pfx, err := netip.ParsePrefix(pool)
+	if err != nil || !pfx.Addr().Is4() || pfx.Bits() > 24 {
 		return nil
 	}
-	pfx, err := netip.ParsePrefix(subnet)
-	if err != nil {
-		return fmt.Errorf("network subnet %q: %w", subnet, err)
+	if pfx.Bits() == 24 {
+		return []netip.Prefix{pfx.Masked()}
 	}
-	_, err = d.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
-		Driver: "bridge",
-		IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: pfx.Masked(), Gateway: pfx.Masked().Addr().Next()}}},
-		Options: map[string]string{
-			"com.docker.network.bridge.enable_ip_masquerade": "true",
-			"com.docker.network.driver.mtu":                  "1500",
-		},
-		Labels: map[string]string{"dev.faultline.network": "kind"},
-	})
+	base := pfx.Masked().Addr().As4()
+	n := 1 << (24 - pfx.Bits())
+	out := make([]netip.Prefix, 0, n-1)
+	for i := 0; i < n-1; i++ {
+		a := base
+		a[2] += byte(i)
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4(a), 24))
+	}
+	return out
+}
+
+// ensureNetwork creates the bridge network n unless it exists, with the
+// first of its subnets that no network of the daemon overlaps (another
+// process may take one between the look and the create: the next is
+// tried then). Its IPv4 subnet is configured rather than taken from the
+// daemon's pools, which is what lets a restarted node keep its address
+// (pinAddr).
+func (d *docker) ensureNetwork(ctx context.Context, n nodeNetwork) error {
+	if n.Err != nil {
+		return n.Err
+	}
+	if _, err := d.cli.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{}); err == nil {
+		return nil
+	}
+	used, err := d.subnetsInUse(ctx)
 	if err != nil {
-		return fmt.Errorf("docker network create %s --subnet %s: %w", name, subnet, err)
+		return err
+	}
+	labels := map[string]string{labelNetwork: "kind"}
+	if n.Cluster != "" {
+		labels[labelNetworkCluster] = n.Cluster
+	}
+	var last error
+	for _, pfx := range n.Subnets {
+		if overlaps(pfx, used) {
+			continue
+		}
+		_, err := d.cli.NetworkCreate(ctx, n.Name, client.NetworkCreateOptions{
+			Driver: "bridge",
+			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: pfx, Gateway: pfx.Addr().Next()}}},
+			Options: map[string]string{
+				"com.docker.network.bridge.enable_ip_masquerade": "true",
+				"com.docker.network.driver.mtu":                  "1500",
+			},
+			Labels: labels,
+		})
+		if err == nil {
+			return nil
+		}
+		last = fmt.Errorf("docker network create %s --subnet %s: %w", n.Name, pfx, err)
+		if !strings.Contains(err.Error(), "overlaps") {
+			return last
+		}
+	}
+	if last == nil {
+		last = fmt.Errorf("docker network create %s: every subnet of %s is in use by another network", n.Name, describeSubnets(n.Subnets))
+	}
+	return last
+}
+
+// subnetsInUse lists the IPv4 subnets of the daemon's networks.
+func (d *docker) subnetsInUse(ctx context.Context) ([]netip.Prefix, error) {
+	res, err := d.cli.NetworkList(ctx, client.NetworkListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker network ls: %w", err)
+	}
+	var out []netip.Prefix
+	for _, nw := range res.Items {
+		for _, c := range nw.IPAM.Config {
+			if c.Subnet.IsValid() {
+				out = append(out, c.Subnet)
+			}
+		}
+	}
+	return out, nil
+}
+
+func overlaps(p netip.Prefix, used []netip.Prefix) bool {
+	for _, u := range used {
+		if u.Overlaps(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func describeSubnets(ps []netip.Prefix) string {
+	if len(ps) == 1 {
+		return ps[0].String()
+	}
+	return fmt.Sprintf("%s to %s", ps[0], ps[len(ps)-1])
+}
+
+// removeNetwork removes a cluster's own network n once its nodes are
+// gone; a shared network, or one that is not there or not labelled as
+// the cluster's, is left alone.
+func (d *docker) removeNetwork(ctx context.Context, n nodeNetwork) error {
+	if n.Cluster == "" {
+		return nil
+	}
+	res, err := d.cli.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("docker network inspect %s: %w", n.Name, err)
+	}
+	if res.Network.Labels[labelNetworkCluster] != n.Cluster {
+		return nil
+	}
+	if _, err := d.cli.NetworkRemove(ctx, n.Name, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("docker network rm %s: %w", n.Name, err)
 	}
 	return nil
 }

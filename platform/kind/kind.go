@@ -34,11 +34,20 @@ const DefaultClusterName = "faultline"
 
 // Defaults of the node network (Options.Network, Options.NetworkSubnet).
 const (
+	// DefaultNetwork prefixes the Docker network each cluster gets for
+	// its nodes (faultline-kind-NAME), and is the shared network of
+	// clusters created before networks were per cluster.
 	DefaultNetwork = "faultline-kind"
-	// DefaultNetworkSubnet lies in 10.250.0.0/16, which platform/dockerd
-	// routes from the host to its daemon's containers, away from what its
-	// daemon uses by itself (10.250.0.0/17 for networks, 10.250.128.0/24
-	// for its default bridge).
+	// DefaultNetworkPool holds the subnets of the clusters' networks: each
+	// gets the first /24 of it that no network of the daemon overlaps.
+	// It lies in 10.250.0.0/16, which platform/dockerd routes from the
+	// host to its daemon's containers, away from what that daemon uses by
+	// itself (10.250.0.0/17 for networks, 10.250.128.0/24 for its default
+	// bridge, the last addresses of 10.250.255.0/24 for its link to the
+	// host, whose /24 is left out).
+	DefaultNetworkPool = "10.250.192.0/18"
+	// DefaultNetworkSubnet is the subnet of a shared Options.Network
+	// faultline creates when Options.NetworkSubnet is empty.
 	DefaultNetworkSubnet = "10.250.240.0/24"
 )
 
@@ -92,16 +101,24 @@ type Options struct {
 	// asks (LoadImages, platform.ImageLoader): big images few runs need,
 	// such as Chaos Mesh's, do not slow down every cluster's creation.
 	LazyImages map[string]string
-	// Network is the Docker network of the nodes, created with
-	// NetworkSubnet unless it exists; empty is DefaultNetwork. Its IPv4
-	// subnet must be configured (not from the daemon's pools), so that a
-	// restarted node keeps its address; kind's own "kind" network is not.
-	// kind's library takes it from KIND_EXPERIMENTAL_DOCKER_NETWORK, which
+	// Network is a Docker network the nodes share with other clusters,
+	// created with NetworkSubnet (default DefaultNetworkSubnet) unless it
+	// exists. Empty, the default, gives each cluster a network of its own
+	// (DefaultNetwork-NAME, labelled with the cluster's name, removed
+	// with the cluster), so that no other cluster's node can take the
+	// address of a node that is down: a node started again is
+	// re-attached with its old address, which Docker releases while the
+	// node is stopped, and a node whose address changed is a different
+	// node to etcd's peers and to the cluster's Node list. The subnet
+	// must be configured (not from the daemon's pools) for a node to keep
+	// its address; kind's own "kind" network's is not. kind's library
+	// takes the network from KIND_EXPERIMENTAL_DOCKER_NETWORK, which
 	// Create sets.
 	Network string
-	// NetworkSubnet is the IPv4 subnet of a Network faultline creates;
-	// empty is DefaultNetworkSubnet. The harness must reach it (it talks
-	// to the API server and the engines at node addresses).
+	// NetworkSubnet is the IPv4 subnet of the network faultline creates:
+	// for a network of the cluster's own, empty is the first free /24 of
+	// DefaultNetworkPool. The harness must reach it (it talks to the API
+	// server and the engines at node addresses).
 	NetworkSubnet string
 	// Log receives kind's progress lines; nil discards them.
 	Log io.Writer
@@ -125,12 +142,6 @@ func New(opts Options) *Platform {
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = defaultStateDir()
-	}
-	if opts.Network == "" {
-		opts.Network = DefaultNetwork
-	}
-	if opts.NetworkSubnet == "" {
-		opts.NetworkSubnet = DefaultNetworkSubnet
 	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 5 * time.Minute
@@ -274,12 +285,13 @@ func (p *Platform) createCluster(ctx context.Context, prov *kindcluster.Provider
 	if err != nil {
 		return err
 	}
-	err = d.ensureNetwork(ctx, p.opts.Network, p.opts.NetworkSubnet)
+	nw := p.opts.network(name)
+	err = d.ensureNetwork(ctx, nw)
 	d.close()
 	if err != nil {
 		return fmt.Errorf("kind: create %s: %w", name, err)
 	}
-	os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", p.opts.Network)
+	os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", nw.Name)
 	opts := []kindcluster.CreateOption{
 		kindcluster.CreateWithV1Alpha4Config(cfg),
 		kindcluster.CreateWithRetain(p.opts.Retain),
@@ -296,10 +308,22 @@ func (p *Platform) createCluster(ctx context.Context, prov *kindcluster.Provider
 	if err := prov.Create(name, opts...); err != nil {
 		if !p.opts.Retain {
 			st.remove(name)
+			p.removeNetwork(context.WithoutCancel(ctx), name)
 		}
 		return fmt.Errorf("kind: create %s: %w", name, err)
 	}
 	return ctx.Err()
+}
+
+// removeNetwork removes the network of cluster name's own, if it has
+// one and it exists.
+func (p *Platform) removeNetwork(ctx context.Context, name string) error {
+	d, err := newDocker(p.opts.DockerHost)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return d.removeNetwork(ctx, p.opts.network(name))
 }
 
 // writerLogger is kind's logger writing to w.
@@ -335,6 +359,9 @@ func (p *Platform) DeleteCluster(ctx context.Context) error {
 	}
 	defer lock.Close()
 	if err := p.provider().Delete(name, st.kubeconfig(name)); err != nil {
+		return fmt.Errorf("kind: delete %s: %w", name, err)
+	}
+	if err := p.removeNetwork(ctx, name); err != nil {
 		return fmt.Errorf("kind: delete %s: %w", name, err)
 	}
 	if err := st.remove(name); err != nil {

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/faultline-dev/faultline/check"
+	"github.com/faultline-dev/faultline/engines/vitess"
 	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/scenarios"
@@ -68,13 +68,20 @@ var _ = Describe("etcd on kind", Label("engine:etcd", "platform:kind"), Ordered,
 	}
 })
 
-// runScenario runs a scenario through the real runner on the suite's
-// cluster and returns its outcome.
+// runScenario parses a scenario and runs it on the suite's cluster
+// (runParsed).
 func runScenario(ctx context.Context, text string) *scenarios.Outcome {
 	GinkgoHelper()
 	s, err := scenarios.Parse([]byte(text))
 	Expect(err).NotTo(HaveOccurred())
-	envr := scenarios.DefaultEnv(scenarios.EnvOptions{})
+	return runParsed(ctx, s)
+}
+
+// runParsed runs a scenario through the real runner on the suite's
+// cluster and returns its outcome. Engines log to the spec's output.
+func runParsed(ctx context.Context, s *scenarios.Scenario) *scenarios.Outcome {
+	GinkgoHelper()
+	envr := scenarios.DefaultEnv(scenarios.EnvOptions{Vitess: vitess.Options{Log: GinkgoWriter}})
 	envr.Platforms = []platform.Platform{sharedPlatform{provider.Cluster()}}
 	Expect(s.Validate(envr)).To(Succeed())
 	start := time.Now()
@@ -88,8 +95,13 @@ func runScenario(ctx context.Context, text string) *scenarios.Outcome {
 }
 
 // expectPass asserts a Pass, zero lost acknowledged writes, and a
-// measured RTO for the run's fault, and records the figures.
-func expectPass(out *scenarios.Outcome, fault string) {
+// measured RTO for the run's one fault, and records the figures.
+func expectPass(out *scenarios.Outcome, name string) { GinkgoHelper(); expectPassEvery(out, name, 1) }
+
+// expectPassEvery asserts a Pass, zero lost acknowledged writes and a
+// recovery measured for each of the run's n faults, and records the
+// figures in the report and in figures.txt.
+func expectPassEvery(out *scenarios.Outcome, name string, n int) {
 	GinkgoHelper()
 	var lines []string
 	for _, r := range out.Results {
@@ -102,19 +114,17 @@ func expectPass(out *scenarios.Outcome, fault string) {
 	Expect(rpo.Metrics["lost"]).To(BeZero(), "lost acknowledged writes")
 	rto := result(out, "rto")
 	Expect(rto).NotTo(BeNil(), "no rto result")
-	Expect(rto.Faults).To(HaveLen(1))
-	fm := rto.Faults[0].Metrics
-	Expect(fm["recovered"]).To(Equal(1.0), "the fault's writes never recovered: %v", rto.Faults[0].Notes)
-	Expect(fm).To(HaveKey("rto_seconds"))
-	figures := fmt.Sprintf("%s: rto %.2fs, longest write gap %.2fs, lost writes %v, acknowledged %v",
-		fault, fm["rto_seconds"], fm["longest_write_gap_seconds"], rpo.Metrics["lost"], rpo.Metrics["acknowledged"])
+	Expect(rto.Faults).To(HaveLen(n))
+	var rtos []string
+	for _, f := range rto.Faults {
+		Expect(f.Metrics["recovered"]).To(Equal(1.0), "%s: writes never recovered: %v", f.Name, f.Notes)
+		Expect(f.Metrics).To(HaveKey("rto_seconds"), "%s: no RTO measured", f.Name)
+		rtos = append(rtos, fmt.Sprintf("%s: rto %.2fs, longest write gap %.2fs", f.Name, f.Metrics["rto_seconds"], f.Metrics["longest_write_gap_seconds"]))
+	}
+	figures := fmt.Sprintf("%s: %s; lost writes %v, acknowledged %v", name, strings.Join(rtos, "; "), rpo.Metrics["lost"], rpo.Metrics["acknowledged"])
 	AddReportEntry("figures", figures)
 	fmt.Fprintln(GinkgoWriter, figures)
-	f, err := os.OpenFile(filepath.Join(outDir, "figures.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err == nil {
-		fmt.Fprintln(f, figures)
-		f.Close()
-	}
+	appendFigures(figures)
 }
 
 func result(out *scenarios.Outcome, checker string) *check.Result {

@@ -106,7 +106,7 @@ var _ = Describe("operator-managed engines on kind", Label("platform:kind", "ope
 	for _, e := range operatorEngines {
 		It("has every generated object accepted by the API server (server-side dry run)", Label("engine:"+e.engine), func(ctx SpecContext) {
 			s, envr := scenario(e.scenario)
-			plan, _, err := scenarios.Manifests(s, envr)
+			plan, _, err := scenarios.Manifests(ctx, s, envr)
 			Expect(err).NotTo(HaveOccurred())
 			objs := plan.Objects()
 			for _, st := range plan {

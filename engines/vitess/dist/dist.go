@@ -28,6 +28,12 @@ const ModuleVersion = "v0.24.4"
 // Module's go/cmd/NAME.
 var Programs = []string{"mysqlctl", "vtctld", "vtctldclient", "vtgate", "vtorc", "vttablet"}
 
+// ServerPrograms are the programs of Programs that run on a cluster's
+// nodes (the topology's clients, the tablets and their mysqld's setup):
+// all but vtctldclient, which the harness runs from its own machine.
+// They are what faultline's Vitess image carries.
+var ServerPrograms = []string{"mysqlctl", "vtctld", "vtgate", "vtorc", "vttablet"}
+
 // EnvBin names the environment variable that points faultline at a
 // directory of Vitess programs the user already has (for example from
 // Vitess's release tarballs); the --vitess-bin flag takes precedence.
