@@ -63,7 +63,7 @@ var kinds = faults.Methods{
 	{Kind: faults.KindPartition, How: "NetworkChaos partition, direction both (to when one-way), target the peers' pods"},
 	{Kind: faults.KindLatency, How: "NetworkChaos delay with jitter, direction both, target the peers' pods (needs sch_netem)"},
 	{Kind: faults.KindLoss, How: "NetworkChaos loss, direction both, target the peers' pods (needs sch_netem)"},
-	{Kind: faults.KindBandwidth, How: "NetworkChaos bandwidth towards the peers' pods (tbf; filtered by prio, needs sch_netem's family)"},
+	{Kind: faults.KindBandwidth, How: "NetworkChaos bandwidth: towards the peers' pods, a tbf filtered by prio and sfq (needs sch_netem's family); with peers: rest, everything the target sends, a lone tbf (no sch_netem needed)"},
 	{Kind: faults.KindPodFailure, How: "PodChaos pod-failure"},
 	{Kind: faults.KindContainerKill, How: "PodChaos container-kill of the engine's containers"},
 	{Kind: faults.KindClockSkew, How: "TimeChaos timeOffset on the engine's containers"},
