@@ -87,11 +87,12 @@ func daemonLacks(ctx context.Context, cl client.Client, needs []string) (string,
 	return "", nil, nil
 }
 
-// daemonCan refuses spec when the cluster's chaos-daemon image lacks a
-// program its experiment runs, naming the program and what to do: the
-// experiment would otherwise fail on every target, or never inject, once
-// the load has begun.
-func daemonCan(ctx context.Context, cl client.Client, spec faults.Spec) error {
+// CheckDaemon refuses spec when the cluster's chaos-daemon image lacks a
+// program its experiment runs (AnnotationDaemonLacks), naming the program
+// and what to do: the experiment would otherwise fail on every target, or
+// never inject, once the load has begun. Prepare and `faultline doctor`
+// ask it.
+func CheckDaemon(ctx context.Context, cl client.Client, spec faults.Spec) error {
 	ds, missing, err := daemonLacks(ctx, cl, daemonNeeds(spec))
 	if err != nil || ds == "" {
 		return err

@@ -78,7 +78,7 @@ func (f *fault) Prepare(ctx context.Context, c platform.Cluster, t faults.Target
 		}
 	}
 	if needsDaemon(f.spec.Kind) {
-		if err := daemonCan(ctx, cl, f.spec); err != nil {
+		if err := CheckDaemon(ctx, cl, f.spec); err != nil {
 			return err
 		}
 		if err := daemonCovers(ctx, cl, t.Pods); err != nil {
