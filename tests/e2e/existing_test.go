@@ -15,7 +15,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/faultline-dev/faultline/check"
@@ -132,6 +131,21 @@ var _ = Describe("etcd on an existing cluster", Label("engine:etcd", "platform:e
 	}, NodeTimeout(5*time.Minute))
 
 	It("refuses destructive faults before anything starts without --allow-destructive", Label("fault:existing-refused"), func(ctx SpecContext) {
+		// What etcd's namespace holds before (an earlier spec's members,
+		// or nothing), to compare after.
+		cs, err := kube.Client(provider.Cluster())
+		Expect(err).NotTo(HaveOccurred())
+		deployed := func() string {
+			GinkgoHelper()
+			list, err := cs.AppsV1().StatefulSets(etcd.KubeNamespace).List(ctx, metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			var rv []string
+			for _, s := range list.Items {
+				rv = append(rv, s.Name+"@"+s.ResourceVersion)
+			}
+			return strings.Join(rv, ",")
+		}
+		before := deployed()
 		file := filepath.Join(GinkgoT().TempDir(), "existing.yaml")
 		Expect(os.WriteFile(file, []byte(fmt.Sprintf(existingYAML, "refused", etcdImage)), 0o644)).To(Succeed())
 		start := time.Now()
@@ -144,10 +158,7 @@ var _ = Describe("etcd on an existing cluster", Label("engine:etcd", "platform:e
 		Expect(out).To(ContainSubstring("faults[0]"))
 		Expect(out).To(ContainSubstring("faults[1]"))
 		// Nothing was deployed.
-		cs, err := kube.Client(provider.Cluster())
-		Expect(err).NotTo(HaveOccurred())
-		_, err = cs.CoreV1().Namespaces().Get(ctx, etcd.KubeNamespace, metav1.GetOptions{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "namespace %s exists after a refused run: %v", etcd.KubeNamespace, err)
+		Expect(deployed()).To(Equal(before), "etcd's StatefulSets changed in a refused run")
 		// Allowing another context allows nothing here.
 		out, code = faultline(ctx, "run", file, "--kubeconfig", kubeconfig, "--context", kubeContext, "--allow-destructive", "kind-other")
 		Expect(code).To(Equal(2), out)
