@@ -45,6 +45,17 @@ type Preparer interface {
 	Prepare(ctx context.Context, c platform.Cluster, t Target) error
 }
 
+// Conditioned is implemented by injectors that carry some kinds only on
+// clusters that meet a condition the platform does not settle (a kernel
+// module, a program in an image), which their faults' Prepare checks
+// before the load, refusing the fault with the reason otherwise.
+type Conditioned interface {
+	// Condition says, for `faultline list faults`, what kind needs of a
+	// cluster beyond what CanInject checks, and where it is refused; ""
+	// when nothing.
+	Condition(kind string) string
+}
+
 // Mechanism names, for faults[].via.
 const (
 	// ViaPlatform is the Native injector.

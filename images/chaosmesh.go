@@ -146,10 +146,19 @@ apt-get clean
 rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /usr/share/locale
 `
 
+// chaosPrograms are faultline's own C stand-ins for the programs
+// upstream's daemon image downloads as binaries (images/chaos): nsexec,
+// through which the daemon runs every command in a target's namespaces,
+// and memStress, which a StressChaos memory stressor runs.
+var chaosPrograms = []struct{ Name, Source string }{
+	{"nsexec", "nsexec.c"},
+	{"memStress", "memstress.c"},
+}
+
 // chaosBinaries copies the module and its API module into a writable
 // source tree, makes faultline's changes, compiles the fake clock objects
 // the daemon embeds, and builds chaos-controller-manager (static),
-// chaos-daemon and cdh (cgo: pkg/ptrace), pause and nsexec into
+// chaos-daemon and cdh (cgo: pkg/ptrace), pause and chaosPrograms into
 // chaos-mesh/bin.
 func (b *builder) chaosBinaries(ctx context.Context) error {
 	mod, err := b.moduleDir(ctx, ChaosMeshModule, ChaosMeshModuleVersion)
@@ -193,16 +202,18 @@ func (b *builder) chaosBinaries(ctx context.Context) error {
 	if err := b.cmd(ctx, src, nil, nil, append(cc, "hack/pause.c", "-o", filepath.Join(bin, "pause"))...); err != nil {
 		return err
 	}
-	nsexec := filepath.Join(b.work, "chaos-mesh", "nsexec.c")
-	data, err := fs.ReadFile(chaosSources, "chaos/nsexec.c")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(nsexec, data, 0o644); err != nil {
-		return err
-	}
-	if err := b.cmd(ctx, src, nil, nil, append(cc, "-Wall", nsexec, "-o", filepath.Join(bin, "nsexec"))...); err != nil {
-		return err
+	for _, p := range chaosPrograms {
+		c := filepath.Join(b.work, "chaos-mesh", p.Source)
+		data, err := fs.ReadFile(chaosSources, "chaos/"+p.Source)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(c, data, 0o644); err != nil {
+			return err
+		}
+		if err := b.cmd(ctx, src, nil, nil, append(cc, "-Wall", c, "-o", filepath.Join(bin, p.Name))...); err != nil {
+			return fmt.Errorf("compile %s: %w", p.Name, err)
+		}
 	}
 	ldflags := "-s -w -X github.com/chaos-mesh/chaos-mesh/pkg/version.gitVersion=" + ChaosMeshModuleVersion +
 		" -X github.com/chaos-mesh/chaos-mesh/pkg/version.gitCommit=" + ChaosMeshModuleVersion[strings.LastIndex(ChaosMeshModuleVersion, "-")+1:] +
@@ -230,7 +241,7 @@ const chaosPath = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 // imports it as ref.
 func (b *builder) chaosDaemonImage(ctx context.Context, ref string) error {
 	root := b.path("rootfs-chaos-daemon")
-	for _, p := range []string{"chaos-daemon", "cdh", "pause", "nsexec"} {
+	for _, p := range []string{"chaos-daemon", "cdh", "pause", "nsexec", "memStress"} {
 		if err := copyFile(b.path("chaos-mesh", "bin", p), filepath.Join(root, "usr/local/bin", p), 0o755); err != nil {
 			return err
 		}
@@ -242,6 +253,11 @@ func (b *builder) chaosDaemonImage(ctx context.Context, ref string) error {
 	}
 	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/usr/local/bin/nsexec", "--", "true"); err != nil {
 		return err
+	}
+	// memStress holds on once it runs; a usage error (exit 2) shows it
+	// starts.
+	if err := b.cmd(ctx, b.work, nil, nil, "chroot", root, "/bin/sh", "-c", "/usr/local/bin/memStress --workers 0 2>/dev/null; test $? -eq 2"); err != nil {
+		return fmt.Errorf("memStress does not run in the daemon's root filesystem: %w", err)
 	}
 	return b.importDir(ctx, root, ref, []string{chaosPath})
 }

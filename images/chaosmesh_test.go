@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,14 +59,14 @@ func TestChaosTagIsItsOwn(t *testing.T) {
 	}
 	var b strings.Builder
 	hashFS(&b, chaosSources)
-	for _, want := range []string{"chaosmesh.go", "chaos/nsexec.c"} {
+	for _, want := range []string{"chaosmesh.go", "chaos/nsexec.c", "chaos/memstress.c"} {
 		if !strings.Contains(b.String(), want+" ") {
 			t.Errorf("the chaos-mesh tag does not cover %s", want)
 		}
 	}
 	b.Reset()
 	hashFS(&b, recipeSources)
-	if strings.Contains(b.String(), "chaosmesh.go") || strings.Contains(b.String(), "nsexec.c") {
+	if strings.Contains(b.String(), "chaosmesh.go") || strings.Contains(b.String(), "nsexec.c") || strings.Contains(b.String(), "memstress.c") {
 		t.Error("the node image's tag covers the chaos-mesh recipe")
 	}
 }
@@ -226,5 +227,150 @@ func TestNsexecJoinsNamespaces(t *testing.T) {
 	}
 	if got := strings.Join(strings.Fields(string(out)), " "); got != "pid 2 lo" {
 		t.Fatalf("in the namespaces: %q; want pid 2 and only lo", got)
+	}
+}
+
+// buildMemStress compiles the memStress stand-in.
+func buildMemStress(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("cc"); err != nil {
+		testenv.Missing(t, "cc", "a C compiler (apt-get install gcc): %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "memStress")
+	if out, err := exec.Command("cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, "chaos/memstress.c").CombinedOutput(); err != nil {
+		t.Fatalf("compile memStress: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// children returns the pids of pid's children.
+func children(pid int) []int {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "task", strconv.Itoa(pid), "children"))
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rss is a process's resident memory in bytes (0 if it is gone).
+func rss(pid int) int64 {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestMemStressArgs: the argv chaos-daemon passes (the API module's
+// Stressors.Normalize: --workers N --size SIZE, then the stressor's
+// options) and Go's flag spellings are accepted; anything else exits 2
+// with a usage message.
+func TestMemStressArgs(t *testing.T) {
+	bin := buildMemStress(t)
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--workers", "1", "--size", "1MiB"}, true},
+		{[]string{"--workers", "2", "--size", "2MB", "--time", "10ms"}, true},
+		{[]string{"-workers=1", "-size=1kb", "-time=1m30s", "--client"}, true},
+		{[]string{"--workers", "1", "--size", "0%"}, true},
+		{[]string{"--workers", "1"}, true},
+		{[]string{"--size", "10XB"}, false},
+		{[]string{"--size", "101%"}, false},
+		{[]string{"--workers", "0"}, false},
+		{[]string{"--workers", "x"}, false},
+		{[]string{"--time", "10"}, false},
+		{[]string{"--cpu", "1"}, false},
+		{[]string{"--size"}, false},
+		{[]string{"stray"}, false},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if tc.ok || !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "usage") {
+					t.Fatalf("memStress %v: %v, %q; want it to hold on (ok=%v) or exit 2 with usage", tc.args, err, stderr.String(), tc.ok)
+				}
+			case <-time.After(300 * time.Millisecond):
+				cmd.Process.Signal(syscall.SIGTERM)
+				err := <-done
+				if !tc.ok || err != nil {
+					t.Fatalf("memStress %v: held on (want exit 2), then exited %v on SIGTERM", tc.args, err)
+				}
+			}
+		})
+	}
+}
+
+// TestMemStress runs the stand-in as chaos-daemon does: the workers share
+// the size, each touching all of its share; a worker that is killed comes
+// back; SIGTERM ends it all at once, with status 0 and no worker left.
+func TestMemStress(t *testing.T) {
+	bin := buildMemStress(t)
+	const size, workers = 64 << 20, 2
+	cmd := exec.Command(bin, "--workers", strconv.Itoa(workers), "--size", "64MiB", "--time", "200ms")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := cmd.Process.Pid
+	// full waits for the workers, none of them gone, to hold their share.
+	full := func(gone int) []int {
+		var kids []int
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			kids = children(pid)
+			n := 0
+			for _, k := range kids {
+				if rss(k) >= size/workers {
+					n++
+				}
+			}
+			if len(kids) == workers && n == workers && !slices.Contains(kids, gone) {
+				return kids
+			}
+		}
+		var got []string
+		for _, k := range kids {
+			got = append(got, strconv.FormatInt(rss(k)>>20, 10)+"MiB")
+		}
+		t.Fatalf("workers %v hold %v; want %d holding %d MiB each (stderr %q)", kids, got, workers, size/workers>>20, stderr.String())
+		return nil
+	}
+	kids := full(0)
+	if err := syscall.Kill(kids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	again := full(kids[0])
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("after SIGTERM: %v in %s; want exit 0 at once", err, time.Since(start))
+	}
+	if !strings.Contains(stderr.String(), "killed by signal 9, restarting") {
+		t.Errorf("stderr %q does not say the worker was restarted", stderr.String())
+	}
+	for _, k := range again {
+		if err := syscall.Kill(k, 0); err == nil && rss(k) > 0 {
+			t.Errorf("worker %d outlived memStress", k)
+		}
 	}
 }

@@ -20,7 +20,10 @@ import (
 	"github.com/faultline-dev/faultline/engines"
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/images"
+	"github.com/faultline-dev/faultline/internal/excerpt"
+	"github.com/faultline-dev/faultline/platform"
 	"github.com/faultline-dev/faultline/platform/dockerd"
+	"github.com/faultline-dev/faultline/platform/existing"
 	"github.com/faultline-dev/faultline/platform/kind"
 	"github.com/faultline-dev/faultline/platform/local"
 	"github.com/faultline-dev/faultline/scenarios"
@@ -28,6 +31,7 @@ import (
 
 func newDoctorCmd() *cobra.Command {
 	var env envFlags
+	var only string
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Say what this machine can run: platforms, fault kinds, engines",
@@ -35,9 +39,13 @@ func newDoctorCmd() *cobra.Command {
 can do on it: whether it runs as root, which capabilities processes lack,
 whether the kernel has netem (else latency falls back to faultline's packet
 delayer), which Docker daemons answer and which images are built, which fault kinds each platform can inject and why not, and which
-engines have what they need installed. With --context it also inspects that
-cluster: whether Chaos Mesh is installed and its version, and per fault kind
-whether your RBAC permissions let faultline inject it. It changes nothing.`,
+engines have what they need installed. --platform limits the platforms to
+one. With --context, or --platform existing (the context then defaults to
+the kubeconfig's current one), it also inspects that cluster: whether
+faults are allowed there (--allow-destructive), whether Chaos Mesh is
+installed and its version, and per fault kind whether the cluster can take
+it (your RBAC permissions, the programs of Chaos Mesh's daemon image). It
+changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, cleanup, err := env.build(cmd.Context())
@@ -45,18 +53,48 @@ whether your RBAC permissions let faultline inject it. It changes nothing.`,
 				return inputError(err)
 			}
 			defer cleanup()
+			if only != "" {
+				var kept []platform.Platform
+				for _, p := range e.Platforms {
+					if p.Name() == only {
+						kept = append(kept, p)
+					}
+				}
+				if len(kept) == 0 {
+					return inputError(fmt.Errorf("--platform: unknown platform %q (known: %s)", excerpt.Value(only), strings.Join(platformNames(e.Platforms), ", ")))
+				}
+				e.Platforms = kept
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			defer tw.Flush()
 			fs := diagnose(cmd.Context(), e, hostFacts())
-			if env.context != "" {
-				fs = append(fs, inspectCluster(cmd.Context(), env.kubeconfig, env.context)...)
+			if kubeContext := env.context; kubeContext != "" || only == existing.Name {
+				var err error
+				if kubeContext == "" {
+					kubeContext, err = existing.CurrentContext(env.kubeconfig)
+				}
+				if err != nil {
+					fs = append(fs, finding{"cluster", "connect", false, err.Error() + " (--context)"})
+				} else {
+					fs = append(fs, permitFinding(env.kubeconfig, kubeContext, env.allowDestructive))
+					fs = append(fs, inspectCluster(cmd.Context(), env.kubeconfig, kubeContext)...)
+				}
 			}
 			writeFindings(tw, fs)
 			return nil
 		},
 	}
 	env.register(cmd)
+	cmd.Flags().StringVar(&only, "platform", "", "say only what this platform can do (local, kind, existing); existing also inspects the cluster of --kubeconfig and --context")
 	return cmd
+}
+
+func platformNames(ps []platform.Platform) []string {
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name())
+	}
+	return names
 }
 
 // finding is one line of the doctor's report.

@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/faults/chaosmesh"
 	"github.com/faultline-dev/faultline/faults/kubeapi"
+	"github.com/faultline-dev/faultline/platform/existing"
 	"github.com/faultline-dev/faultline/platform/kube"
 )
 
@@ -110,11 +111,46 @@ func clusterFindings(ctx context.Context, name string, cs kubernetes.Interface, 
 			out = append(out, finding{area, k.Name, false, "RBAC denies " + strings.Join(denied, ", ")})
 		case how != "kubernetes api" && chaosErr != nil:
 			out = append(out, finding{area, k.Name, false, "needs Chaos Mesh"})
+		case how != "kubernetes api":
+			out = append(out, chaosKindFinding(ctx, area, k.Name, how, cl))
 		default:
 			out = append(out, finding{area, k.Name, true, "can inject, by " + how})
 		}
 	}
 	return out
+}
+
+// chaosKindFinding says whether the cluster's Chaos Mesh can carry kind
+// out: whether its daemon image has the programs the experiment runs (a
+// memory stressor for stress), and, for traffic shaping, the kernel
+// module faultline cannot probe on a cluster it did not create.
+func chaosKindFinding(ctx context.Context, area, kind, how string, cl client.Client) finding {
+	spec := faults.Spec{Kind: kind}
+	if kind == faults.KindStress {
+		spec.Memory = 1 << 20
+	}
+	if err := chaosmesh.CheckDaemon(ctx, cl, spec); err != nil {
+		if kind == faults.KindStress {
+			return finding{area, kind, true, "can inject cpu stressors only, by " + how + "; memory: " + err.Error()}
+		}
+		return finding{area, kind, false, err.Error()}
+	}
+	detail := "can inject, by " + how
+	switch kind {
+	case faults.KindLatency, faults.KindLoss, faults.KindBandwidth:
+		detail += "; " + (&chaosmesh.Injector{}).Condition(kind)
+	}
+	return finding{area, kind, true, detail}
+}
+
+// permitFinding says whether faults are allowed on the cluster of an
+// existing-platform context (--allow-destructive naming it).
+func permitFinding(kubeconfig, kubeContext, allow string) finding {
+	err := existing.New(existing.Options{Kubeconfig: kubeconfig, Context: kubeContext, AllowDestructive: allow}).PermitFaults()
+	if err != nil {
+		return finding{"cluster " + kubeContext, "faults allowed", false, err.Error()}
+	}
+	return finding{"cluster " + kubeContext, "faults allowed", true, "--allow-destructive names this context: every fault kind may run here"}
 }
 
 // allowed asks the API server whether the current user may do a.

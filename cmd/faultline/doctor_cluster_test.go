@@ -34,7 +34,11 @@ func TestClusterFindings(t *testing.T) {
 			"app.kubernetes.io/name": "chaos-mesh", "app.kubernetes.io/component": "controller-manager", "app.kubernetes.io/version": "2.8.4"}},
 		Status: appsv1.DeploymentStatus{AvailableReplicas: 1},
 	}
-	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(ctl).Build()
+	// faultline's own daemon image, which lacks toda.
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "chaos-daemon", Namespace: "chaos-mesh",
+		Labels:      map[string]string{"app.kubernetes.io/name": "chaos-mesh", "app.kubernetes.io/component": "chaos-daemon"},
+		Annotations: map[string]string{chaosmesh.AnnotationDaemonLacks: "io,http,jvm,memory"}}}
+	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(ctl, ds).Build()
 	got := map[string]finding{}
 	for _, f := range clusterFindings(context.Background(), "prod", cs, cl) {
 		if f.area != "cluster prod" {
@@ -49,6 +53,10 @@ func TestClusterFindings(t *testing.T) {
 		"pod-delete":  "ok can inject, by kubernetes api",
 		"node-cordon": "no RBAC denies patch nodes",
 		"node-drain":  "no RBAC denies patch nodes",
+		"disk-error":  "no chaos-mesh: disk-error needs toda",
+		"stress":      "ok can inject cpu stressors only, by chaos-mesh: StressChaos cpu and memory stressors in the engine's containers; memory: chaos-mesh: stress needs memStress",
+		"latency":     "ok can inject, by chaos-mesh: NetworkChaos delay with jitter, direction both, target the peers' pods (needs sch_netem); needs sch_netem in the nodes' kernel",
+		"bandwidth":   "ok can inject, by chaos-mesh: NetworkChaos bandwidth",
 	} {
 		f, ok := got[item]
 		if !ok {
@@ -59,5 +67,17 @@ func TestClusterFindings(t *testing.T) {
 		if !strings.HasPrefix(status+" "+f.detail, want) {
 			t.Errorf("%s: %s %s, want %s…", item, status, f.detail, want)
 		}
+	}
+}
+
+func TestPermitFinding(t *testing.T) {
+	if f := permitFinding("", "kind-x", ""); f.ok || !strings.Contains(f.detail, `naming the context ("kind-x")`) || f.area != "cluster kind-x" {
+		t.Errorf("without --allow-destructive: %+v", f)
+	}
+	if f := permitFinding("", "kind-x", "kind-y"); f.ok {
+		t.Errorf("--allow-destructive naming another context: %+v", f)
+	}
+	if f := permitFinding("", "kind-x", "kind-x"); !f.ok {
+		t.Errorf("--allow-destructive naming the context: %+v", f)
 	}
 }

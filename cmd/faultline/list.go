@@ -83,7 +83,8 @@ func newListCmd() *cobra.Command {
 
 // listFaults writes every fault kind and, per platform, the injector that
 // carries it there (faults[].via picks another), then why the others
-// cannot, then what each injector does for each kind.
+// cannot, then what some kinds need of a cluster (faults.Conditioned),
+// then what each injector does for each kind.
 func listFaults(w io.Writer, e scenarios.Env) {
 	injectors := e.Injectors
 	if len(injectors) == 0 {
@@ -128,6 +129,24 @@ func listFaults(w io.Writer, e scenarios.Env) {
 		for _, l := range why {
 			k, rest, _ := strings.Cut(l, ": ")
 			fmt.Fprintf(w, "%s\t%s\n", k, rest)
+		}
+	}
+	var conds []string
+	for _, in := range injectors {
+		c, ok := in.(faults.Conditioned)
+		if !ok {
+			continue
+		}
+		for _, k := range in.Kinds() {
+			if cond := c.Condition(k); cond != "" {
+				conds = append(conds, fmt.Sprintf("%s via %s\t%s", k, in.Name(), cond))
+			}
+		}
+	}
+	if len(conds) > 0 {
+		fmt.Fprintln(w, "\nONLY WHERE\tCONDITION (checked before the load; refused with the reason otherwise)")
+		for _, l := range conds {
+			fmt.Fprintln(w, l)
 		}
 	}
 	fmt.Fprintln(w, "\nINJECTOR\tFAULT\tHOW")

@@ -27,6 +27,9 @@ func TestListFaultsSaysHowPerPlatform(t *testing.T) {
 		`(?m)^stress on local\s+Chaos Mesh needs Kubernetes`,
 		`(?m)^chaos-mesh\s+clock-skew\s+TimeChaos`,
 		`allow them by naming the context`,
+		`(?m)^disk-latency via chaos-mesh\s+needs toda in the chaos-daemon image: refused up front where its DaemonSet is annotated faultline.dev/chaos-daemon-lacks=io`,
+		`(?m)^bandwidth via chaos-mesh\s+towards chosen peers needs prio and sfq.*peers: rest`,
+		`(?m)^stress via chaos-mesh\s+memory needs memStress`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("list faults does not match %s:\n%s", want, out)

@@ -63,7 +63,7 @@ var kinds = faults.Methods{
 	{Kind: faults.KindPartition, How: "NetworkChaos partition, direction both (to when one-way), target the peers' pods"},
 	{Kind: faults.KindLatency, How: "NetworkChaos delay with jitter, direction both, target the peers' pods (needs sch_netem)"},
 	{Kind: faults.KindLoss, How: "NetworkChaos loss, direction both, target the peers' pods (needs sch_netem)"},
-	{Kind: faults.KindBandwidth, How: "NetworkChaos bandwidth towards the peers' pods (tbf; filtered by prio, needs sch_netem's family)"},
+	{Kind: faults.KindBandwidth, How: "NetworkChaos bandwidth: towards the peers' pods, a tbf filtered by prio and sfq (needs sch_netem's family); with peers: rest, everything the target sends, a lone tbf (no sch_netem needed)"},
 	{Kind: faults.KindPodFailure, How: "PodChaos pod-failure"},
 	{Kind: faults.KindContainerKill, How: "PodChaos container-kill of the engine's containers"},
 	{Kind: faults.KindClockSkew, How: "TimeChaos timeOffset on the engine's containers"},
@@ -77,6 +77,24 @@ func (*Injector) Kinds() []string { return kinds.Kinds() }
 
 // How says which experiment carries a fault kind out, or "".
 func How(kind string) string { return kinds.How(kind) }
+
+// conditions are what some kinds need of a cluster beyond Kubernetes and
+// Chaos Mesh, which Prepare checks (Condition).
+var conditions = map[string]string{
+	faults.KindLatency:   "needs sch_netem in the nodes' kernel: refused up front where faultline can probe the nodes' kernel (kind) and finds none",
+	faults.KindLoss:      "needs sch_netem in the nodes' kernel: refused up front where faultline can probe the nodes' kernel (kind) and finds none",
+	faults.KindBandwidth: "towards chosen peers needs prio and sfq, which come with sch_netem: refused up front where faultline can probe the nodes' kernel (kind) and finds none; peers: rest (everything the target sends) needs only tbf",
+	faults.KindDiskLatency: "needs toda in the chaos-daemon image: refused up front where its DaemonSet is annotated " + AnnotationDaemonLacks + "=io, as faultline's own build is " +
+		"(the daemon faultline installs on kind); the official images have it",
+	faults.KindDiskError: "needs toda in the chaos-daemon image: refused up front where its DaemonSet is annotated " + AnnotationDaemonLacks + "=io, as faultline's own build is " +
+		"(the daemon faultline installs on kind); the official images have it",
+	faults.KindStress: "memory needs memStress in the chaos-daemon image (faultline's own build has a stand-in of its own): refused up front where the annotation " + AnnotationDaemonLacks + " lists memory",
+}
+
+// Condition implements faults.Conditioned.
+func (*Injector) Condition(kind string) string { return conditions[kind] }
+
+var _ faults.Conditioned = (*Injector)(nil)
 
 // CanInject implements faults.Injector: Chaos Mesh runs on Kubernetes
 // clusters. Whether it is installed, and whether its daemon can act

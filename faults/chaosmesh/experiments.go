@@ -118,6 +118,9 @@ func Build(spec faults.Spec, t faults.Target) ([]client.Object, error) {
 			nc.Spec.Action = v1alpha1.BandwidthAction
 			nc.Spec.Direction = v1alpha1.To
 			nc.Spec.Bandwidth = &v1alpha1.BandwidthSpec{Rate: rate(spec.Rate), Limit: bandwidthLimit, Buffer: bandwidthBuffer}
+			if Unfiltered(spec) {
+				nc.Spec.Target = nil
+			}
 		}
 		nc.ObjectMeta = meta(string(nc.Spec.Action))
 		return one(nc)
@@ -179,6 +182,16 @@ func Build(spec faults.Spec, t faults.Target) ([]client.Object, error) {
 	return nil, fmt.Errorf("Chaos Mesh does not carry %s", spec.Kind)
 }
 
+// Unfiltered reports whether spec's experiment shapes everything its
+// target sends rather than only what goes to its peers: bandwidth towards
+// peers "rest" (every node outside the target). Chaos Mesh then puts a
+// lone tbf on the pods' interface, where a filtered cap needs prio and
+// sfq besides (and, in Chaos Mesh, netem's family of qdiscs); the cap then
+// holds for the target's traffic to clients outside the cluster too.
+func Unfiltered(spec faults.Spec) bool {
+	return spec.Kind == faults.KindBandwidth && spec.Peers.Kind == faults.SelRest
+}
+
 func one(o client.Object) ([]client.Object, error) { return []client.Object{o}, nil }
 
 // name is "fl-ID-ACTION-HASH": the fault's ID and action, and a hash of
@@ -217,13 +230,16 @@ func rate(bits int64) string {
 	return strconv.FormatInt(bits, 10) + "bit"
 }
 
-// size writes bytes as Chaos Mesh's stressors read sizes (go-units:
-// KB, MB and GB are powers of 1024).
+// size writes bytes as memStress reads a memory stressor's size
+// (go-humanize's ParseBytes, github.com/chaos-mesh/memStress main.go):
+// KB, MB and GB are powers of 1000 there, so powers of 1024 are written
+// KiB, MiB and GiB, which the webhook's check (go-units' FromHumanSize)
+// accepts too.
 func size(b int64) string {
 	for _, u := range []struct {
 		suffix string
 		mult   int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
 		if b%u.mult == 0 {
 			return strconv.FormatInt(b/u.mult, 10) + u.suffix
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,6 +258,22 @@ func TestPrepare(t *testing.T) {
 		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "chaos-mesh", Env: []corev1.EnvVar{{Name: allowHostNetworkEnv, Value: "true"}}}}
 		return d
 	}
+	diskLatency := faults.Spec{ID: 4, Kind: faults.KindDiskLatency, Target: mustSel(t, "leader"), Path: "/var/lib/etcd", Delay: 10 * time.Millisecond, Duration: 10 * time.Second}
+	diskError := faults.Spec{ID: 5, Kind: faults.KindDiskError, Target: mustSel(t, "leader"), Path: "/var/lib/etcd", Duration: 10 * time.Second}
+	memory := faults.Spec{ID: 6, Kind: faults.KindStress, Target: mustSel(t, "leader"), Memory: 64 << 20, Duration: 10 * time.Second}
+	cpu := faults.Spec{ID: 7, Kind: faults.KindStress, Target: mustSel(t, "leader"), CPUWorkers: 1, Duration: 10 * time.Second}
+	// daemonSet is the chart's DaemonSet, annotated with what its image
+	// lacks ("" is no annotation: the official images).
+	daemonSet := func(lacks string) client.Object {
+		d := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "chaos-daemon", Namespace: "chaos-mesh", Labels: daemon}}
+		if lacks != "" {
+			d.Annotations = map[string]string{AnnotationDaemonLacks: lacks}
+		}
+		return d
+	}
+	ready := func(extra ...client.Object) []client.Object {
+		return append([]client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), engine("w1")}, extra...)
+	}
 	noCRD := func(ctx context.Context, cl client.WithWatch, l client.ObjectList, opts ...client.ListOption) error {
 		if l.GetObjectKind().GroupVersionKind().Group == v1alpha1.SchemeGroupVersion.Group {
 			return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "chaos-mesh.org", Kind: "PodChaos"}}
@@ -284,6 +301,14 @@ func TestPrepare(t *testing.T) {
 		{name: "partition of hostNetwork pods allowed", spec: partition, objs: []client.Object{allowing(controllerDeployment(1)), pod("chaos-mesh", "d1", "w1", daemon, true), hostEngine("w1")}},
 		{name: "partition of pods in their own network", spec: partition, objs: []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), engine("w1")}},
 		{name: "clock skew of hostNetwork pods", spec: clockSkew, objs: []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), hostEngine("w1")}},
+		{name: "disk latency on faultline's daemon refused", spec: diskLatency, objs: ready(daemonSet("io,http,jvm")),
+			want: "chaos-mesh: disk-latency needs toda, the FUSE file system IOChaos mounts over the volume, and the chaos-daemon image of DaemonSet chaos-mesh/chaos-daemon lacks it (annotation faultline.dev/chaos-daemon-lacks=io: faultline's own build of the daemon); install Chaos Mesh with its official images"},
+		{name: "disk error on faultline's daemon refused", spec: diskError, objs: ready(daemonSet("io,http,jvm")), want: "disk-error needs toda"},
+		{name: "disk latency on the official daemon", spec: diskLatency, objs: ready(daemonSet(""))},
+		{name: "disk error, no DaemonSet", spec: diskError, objs: ready()},
+		{name: "memory stress on a daemon without memStress refused", spec: memory, objs: ready(daemonSet("io, memory")), want: "stress needs memStress, which a StressChaos memory stressor runs"},
+		{name: "memory stress on faultline's daemon", spec: memory, objs: ready(daemonSet("io,http,jvm"))},
+		{name: "cpu stress on a daemon without memStress", spec: cpu, objs: ready(daemonSet("io,memory"))},
 		{name: "forbidden", spec: kill, cluster: kubeCluster{allow: errors.New("faults are destructive")}, want: "faults are destructive"},
 	}
 	for _, tt := range tests {
@@ -354,5 +379,65 @@ func TestHealDeletesOrphansOnly(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "deleted PodChaos db/a (run old)") || !strings.Contains(out.String(), "still running or on another machine: left alone") {
 		t.Errorf("heal said:\n%s", out.String())
+	}
+}
+
+// noNetemCluster is a kind-like cluster whose kernel has no sch_netem:
+// the probe's tc qdisc add ... netem fails as tc says so.
+type noNetemCluster struct{ kubeCluster }
+
+func (noNetemCluster) NetExec(_ context.Context, _ string, argv ...string) ([]byte, error) {
+	if slices.Contains(argv, "netem") {
+		return nil, errors.New("Error: Specified qdisc kind is unknown.")
+	}
+	return nil, nil
+}
+func (noNetemCluster) NetNamespace(node string) string { return node }
+
+// TestPrepareBandwidthWithoutNetem: on a kernel without sch_netem,
+// bandwidth towards chosen peers (prio and sfq in Chaos Mesh) is refused
+// up front, saying what runs instead; towards peers rest it is a lone tbf
+// with no target selector, which runs.
+func TestPrepareBandwidthWithoutNetem(t *testing.T) {
+	daemon := map[string]string{labelName: chartName, labelComponent: componentDmn}
+	objs := []client.Object{controllerDeployment(1), pod("chaos-mesh", "d1", "w1", daemon, true), pod("faultline-etcd", "etcd-w1", "w1", map[string]string{"app": "etcd"}, true)}
+	for _, tc := range []struct {
+		name string
+		spec faults.Spec
+		want string
+	}{
+		{"bandwidth to the other workers", faults.Spec{Kind: faults.KindBandwidth, Target: mustSel(t, "leader"), Rate: 1e6, Duration: time.Second},
+			"bandwidth towards chosen peers is a tbf that Chaos Mesh filters with prio and sfq, which come with tc netem, and this kernel has no sch_netem (Chaos Mesh would retry for ever); set peers: rest"},
+		{"bandwidth to a zone", faults.Spec{Kind: faults.KindBandwidth, Target: mustSel(t, "leader"), Peers: mustSel(t, "zone:b"), Rate: 1e6, Duration: time.Second}, "set peers: rest"},
+		{"bandwidth to the rest", faults.Spec{Kind: faults.KindBandwidth, Target: mustSel(t, "leader"), Peers: mustSel(t, "rest"), Rate: 1e6, Duration: time.Second}, ""},
+		{"latency", faults.Spec{Kind: faults.KindLatency, Target: mustSel(t, "leader"), Peers: mustSel(t, "rest"), Delay: time.Millisecond, Duration: time.Second}, "latency needs tc netem"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := injector(newFake(t, chaosController{}, objs...)).Fault(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tgt := faults.Target{Selector: tc.spec.Target, PeerSelector: tc.spec.Peers, Pods: etcdPods, Labels: runLabels}
+			err = f.(faults.Preparer).Prepare(context.Background(), noNetemCluster{}, tgt)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Prepare = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// The unfiltered form has no target selector; the filtered one
+	// targets the peers.
+	for peers, wantTarget := range map[string]bool{"rest": false, "all": true, "": true} {
+		spec := faults.Spec{Kind: faults.KindBandwidth, Target: mustSel(t, "leader"), Rate: 1e6}
+		if peers != "" {
+			spec.Peers = mustSel(t, peers)
+		}
+		objs, err := Build(spec, faults.Target{Nodes: workers[:1], Peers: workers[1:], Pods: etcdPods, Labels: runLabels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc := objs[0].(*v1alpha1.NetworkChaos)
+		if (nc.Spec.Target != nil) != wantTarget || nc.Spec.Direction != v1alpha1.To {
+			t.Errorf("peers %q: target %+v, direction %s; want a target: %v, direction to", peers, nc.Spec.Target, nc.Spec.Direction, wantTarget)
+		}
 	}
 }

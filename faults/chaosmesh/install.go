@@ -2,6 +2,7 @@ package chaosmesh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/faultline-dev/faultline/faults"
 	"github.com/faultline-dev/faultline/internal/gomod"
@@ -62,6 +64,12 @@ type Installer struct {
 	// daemon; empty is containerd at /run/containerd/containerd.sock
 	// (kind, and most managed clusters).
 	Runtime, SocketPath string
+	// DaemonLacks lists what the daemon image lacks, by the names of
+	// AnnotationDaemonLacks, which the install puts on its DaemonSet so
+	// that Prepare refuses the experiments it cannot run. Nil means
+	// StandInDaemonLacks when the daemon runs the local stand-in the
+	// cluster maps DaemonImage to (faultline's build), else nothing.
+	DaemonLacks []string
 	// NoHostNetwork keeps Chaos Mesh's refusal of network chaos on pods
 	// with hostNetwork. By default faultline lifts it
 	// (controllerManager.allowHostNetworkTesting): engines on kind run
@@ -203,13 +211,16 @@ func (in Installer) Install(ctx context.Context, c platform.Cluster) error {
 	if err := patchPartitionBehavior(ctx, kc); err != nil {
 		return err
 	}
+	if err := annotateDaemon(ctx, kc.Typed, in.daemonLacks(c)); err != nil {
+		return err
+	}
 	wctx, cancel := context.WithTimeout(ctx, installTimeout)
 	defer cancel()
 	w := kube.Waiter{C: kc, Namespaces: []string{Namespace}}
 	if err := w.WaitDeployment(wctx, Namespace, "chaos-controller-manager"); err != nil {
 		return err
 	}
-	return kube.WaitFor(wctx, w, appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Namespace, "chaos-daemon", func(d *appsv1.DaemonSet) (bool, string) {
+	return kube.WaitFor(wctx, w, appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Namespace, daemonSet, func(d *appsv1.DaemonSet) (bool, string) {
 		return d.Status.DesiredNumberScheduled > 0 && d.Status.NumberReady == d.Status.DesiredNumberScheduled,
 			fmt.Sprintf("%d of %d daemons ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
 	})
@@ -252,6 +263,14 @@ func (in Installer) loadImages(ctx context.Context, c platform.Cluster) error {
 // change of its spec, so that no partition ever injects (see
 // ../shared/notes/chaos-mesh.md, E1). The test "add" on an existing
 // property replaces it with the same schema, so the patch is idempotent.
+//
+// The Schedule and Workflow CRDs embed NetworkChaosSpec too and have the
+// same skew, but faultline never creates those kinds (Build makes only
+// the experiments of Lists: its schedule is its own, and it heals each
+// experiment itself), so their CRDs are left as the chart has them; a
+// user's own Schedule or Workflow of a NetworkChaos would need the same
+// property added under each networkChaos of their schemas (a Schedule's
+// spec, a Workflow's templates, and the schedules inside those).
 const partitionBehaviorPatch = `[{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/partitionBehavior","value":{"type":"string","enum":["drop","reject"]}}]`
 
 var gvkCRD = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
@@ -267,6 +286,45 @@ func patchPartitionBehavior(ctx context.Context, kc *kube.Clients) error {
 	}
 	if err != nil {
 		return fmt.Errorf("chaos-mesh: add partitionBehavior to the NetworkChaos CRD: %w", err)
+	}
+	return nil
+}
+
+// daemonLacks is what the daemon image installed on c lacks: DaemonLacks
+// if set, else StandInDaemonLacks when the cluster maps the official
+// image to a stand-in of its own (platform.ImageMapper) and the user gave
+// none.
+func (in Installer) daemonLacks(c platform.Cluster) []string {
+	if in.DaemonLacks != nil {
+		return in.DaemonLacks
+	}
+	if _, given := in.Images[DaemonImage]; given || c == nil {
+		return nil
+	}
+	if platform.MapImage(c, DaemonImage) != DaemonImage {
+		return StandInDaemonLacks
+	}
+	return nil
+}
+
+// daemonSet is the name of the chart's chaos-daemon DaemonSet.
+const daemonSet = "chaos-daemon"
+
+// annotateDaemon sets AnnotationDaemonLacks on the daemon's DaemonSet to
+// lacks, or removes it when lacks is empty (an install of the official
+// images over faultline's).
+func annotateDaemon(ctx context.Context, cs kubernetes.Interface, lacks []string) error {
+	var value any
+	if len(lacks) > 0 {
+		value = strings.Join(lacks, ",")
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationDaemonLacks: value}}})
+	if err != nil {
+		return err
+	}
+	_, err = cs.AppsV1().DaemonSets(Namespace).Patch(ctx, daemonSet, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: kube.FieldManager})
+	if err != nil {
+		return fmt.Errorf("chaos-mesh: annotate DaemonSet %s/%s with what its image lacks: %w", Namespace, daemonSet, err)
 	}
 	return nil
 }

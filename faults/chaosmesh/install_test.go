@@ -10,9 +10,13 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/faultline-dev/faultline/images"
 	"github.com/faultline-dev/faultline/internal/testenv"
+	"github.com/faultline-dev/faultline/platform"
 )
 
 // stubMapper maps the official images to local stand-ins, as a kind
@@ -164,5 +168,57 @@ func TestInstallerLoadsMappedImages(t *testing.T) {
 	// A cluster that cannot load images gets none loaded, and no error.
 	if err := (Installer{}).loadImages(t.Context(), stubMapper{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInstallerDaemonLacks: faultline's stand-in daemon is annotated as
+// lacking what its image lacks; the official image, or one the user
+// gives, as lacking nothing, unless the user says otherwise.
+func TestInstallerDaemonLacks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   Installer
+		c    platform.Cluster
+		want string
+	}{
+		{"stand-in", Installer{}, stubMapper{}, "io,http,jvm"},
+		{"official", Installer{}, kubeCluster{}, ""},
+		{"given by the user", Installer{Images: map[string]string{DaemonImage: "registry.local/d:1"}}, stubMapper{}, ""},
+		{"said by the user", Installer{Images: map[string]string{DaemonImage: "registry.local/d:1"}, DaemonLacks: []string{DaemonIO}}, stubMapper{}, "io"},
+		{"no cluster", Installer{}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(tc.in.daemonLacks(tc.c), ","); got != tc.want {
+				t.Fatalf("daemonLacks = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAnnotateDaemon sets the annotation, and removes it for a daemon
+// that lacks nothing, keeping the DaemonSet's other annotations.
+func TestAnnotateDaemon(t *testing.T) {
+	cs := kubefake.NewClientset(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "chaos-daemon", Namespace: Namespace, Annotations: map[string]string{"keep": "me"}}})
+	get := func() map[string]string {
+		d, err := cs.AppsV1().DaemonSets(Namespace).Get(t.Context(), "chaos-daemon", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Annotations
+	}
+	if err := annotateDaemon(t.Context(), cs, StandInDaemonLacks); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(); a[AnnotationDaemonLacks] != "io,http,jvm" || a["keep"] != "me" {
+		t.Fatalf("annotations %v", a)
+	}
+	if err := annotateDaemon(t.Context(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(); len(a) != 1 || a["keep"] != "me" {
+		t.Fatalf("annotations %v after an install that lacks nothing", a)
+	}
+	if err := annotateDaemon(t.Context(), kubefake.NewClientset(), nil); err == nil || !strings.Contains(err.Error(), "annotate DaemonSet chaos-mesh/chaos-daemon") {
+		t.Fatalf("no DaemonSet: %v", err)
 	}
 }

@@ -37,7 +37,8 @@ const InstallHint = "install Chaos Mesh (helm install chaos-mesh chaos-mesh/chao
 // Mesh's CRDs are there (installing Chaos Mesh on clusters faultline
 // created, when the injector can), that its controller runs and its
 // daemon runs on every node that holds an engine pod (for the actions
-// that need it), that the API server admits the experiments (a
+// that need it) and has the programs the experiment runs
+// (AnnotationDaemonLacks), that the API server admits the experiments (a
 // server-side dry run through Chaos Mesh's webhooks), and, for traffic
 // shaping, that the nodes' kernel has sch_netem where faultline can probe
 // it.
@@ -77,6 +78,9 @@ func (f *fault) Prepare(ctx context.Context, c platform.Cluster, t faults.Target
 		}
 	}
 	if needsDaemon(f.spec.Kind) {
+		if err := CheckDaemon(ctx, cl, f.spec); err != nil {
+			return err
+		}
 		if err := daemonCovers(ctx, cl, t.Pods); err != nil {
 			return err
 		}
@@ -87,10 +91,10 @@ func (f *fault) Prepare(ctx context.Context, c platform.Cluster, t faults.Target
 			return fmt.Errorf("chaos-mesh: the API server refuses %s: %w", describe(o), err)
 		}
 	}
-	if needsNetem(f.spec.Kind) {
+	if needsNetem(f.spec) {
 		if nc, ok := c.(platform.NetworkController); ok && len(workers) > 0 {
 			if !faults.HasNetem(ctx, nc, workers[0].Name, t.Log) {
-				return fmt.Errorf("chaos-mesh: %s needs tc netem in the pods' network namespaces and this kernel has no sch_netem (Chaos Mesh would retry for ever); use via: platform, whose shaping falls back to faultline's packet delayer", f.spec.Kind)
+				return netemRefusal(f.spec)
 			}
 		}
 	}
@@ -302,8 +306,25 @@ func needsDaemon(kind string) bool {
 	return true
 }
 
-// needsNetem reports whether a kind's experiment needs tc netem (or the
-// qdiscs that come with it).
-func needsNetem(kind string) bool {
-	return kind == faults.KindLatency || kind == faults.KindLoss || kind == faults.KindBandwidth
+// needsNetem reports whether spec's experiment needs tc netem (or the
+// qdiscs that come with it): delay and loss, and bandwidth towards chosen
+// peers, which Chaos Mesh filters with prio and sfq (an unfiltered cap is
+// a lone tbf).
+func needsNetem(spec faults.Spec) bool {
+	switch spec.Kind {
+	case faults.KindLatency, faults.KindLoss:
+		return true
+	case faults.KindBandwidth:
+		return !Unfiltered(spec)
+	}
+	return false
+}
+
+// netemRefusal says why spec cannot run on a kernel without sch_netem,
+// and what can.
+func netemRefusal(spec faults.Spec) error {
+	if spec.Kind == faults.KindBandwidth {
+		return fmt.Errorf("chaos-mesh: bandwidth towards chosen peers is a tbf that Chaos Mesh filters with prio and sfq, which come with tc netem, and this kernel has no sch_netem (Chaos Mesh would retry for ever); set peers: rest to cap everything the target sends (a lone tbf, which this kernel has), or use via: platform, whose htb filters by peer")
+	}
+	return fmt.Errorf("chaos-mesh: %s needs tc netem in the pods' network namespaces and this kernel has no sch_netem (Chaos Mesh would retry for ever); use via: platform, whose shaping falls back to faultline's packet delayer", spec.Kind)
 }

@@ -235,7 +235,7 @@ func TestBuildMapsParameters(t *testing.T) {
 		t.Errorf("clock skew %+v", tc.Spec)
 	}
 	sc := get(cases[14]).(*v1alpha1.StressChaos)
-	if sc.Spec.Stressors.CPUStressor.Workers != 1 || *sc.Spec.Stressors.CPUStressor.Load != 50 || sc.Spec.Stressors.MemoryStressor.Size != "256MB" {
+	if sc.Spec.Stressors.CPUStressor.Workers != 1 || *sc.Spec.Stressors.CPUStressor.Load != 50 || sc.Spec.Stressors.MemoryStressor.Size != "256MiB" {
 		t.Errorf("stress %+v", sc.Spec.Stressors)
 	}
 	if io := get(cases[16]).(*v1alpha1.IOChaos); io.Spec.Errno != 5 || io.Spec.Percent != 100 || io.Spec.VolumePath != "/var/lib/etcd" {

@@ -7,8 +7,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// currentContext is the kubeconfig's current context.
-func currentContext(kubeconfig string) (string, error) {
+// CurrentContext is the current context of a kubeconfig (empty: the
+// default loading rules, $KUBECONFIG then ~/.kube/config).
+func CurrentContext(kubeconfig string) (string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig

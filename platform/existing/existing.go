@@ -94,7 +94,7 @@ func permitFaults(context, allow string) error {
 func (p *Platform) Create(ctx context.Context, t platform.Topology) (platform.Cluster, error) {
 	c := &Cluster{opts: p.opts}
 	if c.opts.Context == "" {
-		ctxName, err := currentContext(p.opts.Kubeconfig)
+		ctxName, err := CurrentContext(p.opts.Kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("existing: %w", err)
 		}
