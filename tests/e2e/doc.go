@@ -10,7 +10,12 @@
 // from its module's chart with the images `faultline images build
 // chaos-mesh` makes; an interrupted run must leave no experiment behind,
 // and latency and loss through Chaos Mesh must be refused before the load
-// where the kernel has no sch_netem. For the
+// where the kernel has no sch_netem. Vitess (label engine:vitess) runs
+// on the same cluster without its operator, from faultline's image
+// (`faultline images build vitess`): two primary node kills, a partition
+// and an outage of the primary's zone (the built-in scenarios), and the
+// primary's tablet pod deleted through the Kubernetes API and killed by
+// Chaos Mesh, each with no lost write and a measured RTO. For the
 // operator-managed engines (cloudnativepg, cockroachdb, etcd through
 // etcd-operator) it installs the upstream CRDs of FAULTLINE_SHARED/schemas,
 // has the API server accept every object faultline generates in a
