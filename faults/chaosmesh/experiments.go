@@ -96,8 +96,7 @@ func Build(spec faults.Spec, t faults.Target) ([]client.Object, error) {
 				Duration:    duration,
 			},
 		}
-		// An unfiltered cap has no other side (peers rest also names
-		// the control plane, whose pods no selector may name).
+		// An unfiltered cap has no other side.
 		if !Unfiltered(spec) {
 			peers, err := podSelector(t.Pods, t.PeerSelector, t.Peers)
 			if err != nil {
