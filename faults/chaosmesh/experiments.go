@@ -88,18 +88,21 @@ func Build(spec faults.Spec, t faults.Target) ([]client.Object, error) {
 		pc.Spec.ContainerSelector = cs
 		return one(pc)
 	case faults.KindPartition, faults.KindLatency, faults.KindLoss, faults.KindBandwidth:
-		peers, err := podSelector(t.Pods, t.PeerSelector, t.Peers)
-		if err != nil {
-			return nil, fmt.Errorf("peers: %w", err)
-		}
 		nc := &v1alpha1.NetworkChaos{
 			TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.KindNetworkChaos},
 			Spec: v1alpha1.NetworkChaosSpec{
 				PodSelector: all(target),
 				Direction:   v1alpha1.Both,
-				Target:      ptr.To(all(peers)),
 				Duration:    duration,
 			},
+		}
+		// An unfiltered cap has no other side.
+		if !Unfiltered(spec) {
+			peers, err := podSelector(t.Pods, t.PeerSelector, t.Peers)
+			if err != nil {
+				return nil, fmt.Errorf("peers: %w", err)
+			}
+			nc.Spec.Target = ptr.To(all(peers))
 		}
 		switch spec.Kind {
 		case faults.KindPartition:
@@ -118,9 +121,6 @@ func Build(spec faults.Spec, t faults.Target) ([]client.Object, error) {
 			nc.Spec.Action = v1alpha1.BandwidthAction
 			nc.Spec.Direction = v1alpha1.To
 			nc.Spec.Bandwidth = &v1alpha1.BandwidthSpec{Rate: rate(spec.Rate), Limit: bandwidthLimit, Buffer: bandwidthBuffer}
-			if Unfiltered(spec) {
-				nc.Spec.Target = nil
-			}
 		}
 		nc.ObjectMeta = meta(string(nc.Spec.Action))
 		return one(nc)

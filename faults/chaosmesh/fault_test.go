@@ -431,7 +431,13 @@ func TestPrepareBandwidthWithoutNetem(t *testing.T) {
 		if peers != "" {
 			spec.Peers = mustSel(t, peers)
 		}
-		objs, err := Build(spec, faults.Target{Nodes: workers[:1], Peers: workers[1:], Pods: etcdPods, Labels: runLabels})
+		// Peers rest resolves to the control plane too.
+		cp := platform.Node{Name: "cp", Role: platform.RoleControlPlane}
+		peerNodes := workers[1:]
+		if peers == "rest" {
+			peerNodes = append([]platform.Node{cp}, peerNodes...)
+		}
+		objs, err := Build(spec, faults.Target{Nodes: workers[:1], Peers: peerNodes, PeerSelector: spec.Peers, Pods: etcdPods, Labels: runLabels})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,9 +47,17 @@ func podSelector(pods *faults.Pods, sel faults.Selector, nodes []platform.Node) 
 		}
 		for _, n := range nodes {
 			if n.Role == platform.RoleControlPlane {
+				// Peers rest name the control plane with the other
+				// nodes; the engine's pods are not there.
+				if sel.Kind == faults.SelRest {
+					continue
+				}
 				return ps, fmt.Errorf("%s: node %s is a control plane; faults never target it", sel, n.Name)
 			}
 			ps.Nodes = append(ps.Nodes, n.Name)
+		}
+		if len(ps.Nodes) == 0 {
+			return ps, fmt.Errorf("%s: no worker nodes", sel)
 		}
 		slices.Sort(ps.Nodes)
 		ps.Nodes = slices.Compact(ps.Nodes)

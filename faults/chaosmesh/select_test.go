@@ -81,6 +81,17 @@ func TestSelectorTranslation(t *testing.T) {
 		if _, err := podSelector(etcdPods, faults.Selector{}, nil); err == nil {
 			t.Error("no nodes: nil error")
 		}
+		if _, err := podSelector(etcdPods, mustSel(t, "rest"), cp); err == nil || !strings.Contains(err.Error(), "no worker nodes") {
+			t.Errorf("peers rest of the control plane alone: %v", err)
+		}
+	})
+	// Peers rest name the control plane too, where the engine has no pods.
+	t.Run("rest", func(t *testing.T) {
+		nodes := append([]platform.Node{{Name: "cp", Role: platform.RoleControlPlane}}, workers[1:]...)
+		got, err := podSelector(etcdPods, mustSel(t, "rest"), nodes)
+		if err != nil || !reflect.DeepEqual(got.Nodes, []string{"w2", "w3"}) {
+			t.Errorf("podSelector(rest) = %+v, %v; want the workers w2, w3", got, err)
+		}
 	})
 }
 

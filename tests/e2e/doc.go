@@ -5,17 +5,25 @@
 // node kill, a zone outage, a zone partition and inter-zone latency. Each
 // must pass, lose no acknowledged write, and have a measured RTO. The
 // same holds with the faults carried out by Chaos Mesh (label
-// injector:chaos-mesh: PodChaos pod-kill of the leader, NetworkChaos
-// partition of a zone, TimeChaos and StressChaos on the leader), installed
-// from its module's chart with the images `faultline images build
-// chaos-mesh` makes; an interrupted run must leave no experiment behind,
-// and latency and loss through Chaos Mesh must be refused before the load
-// where the kernel has no sch_netem. Vitess (label engine:vitess) runs
-// on the same cluster without its operator, from faultline's image
-// (`faultline images build vitess`): two primary node kills, a partition
-// and an outage of the primary's zone (the built-in scenarios), and the
-// primary's tablet pod deleted through the Kubernetes API and killed by
-// Chaos Mesh, each with no lost write and a measured RTO. For the
+// injector:chaos-mesh: PodChaos pod-kill, pod-failure and container-kill
+// of the leader, NetworkChaos partition of a zone and bandwidth cap of the
+// leader (peers rest: a lone tbf, seen on the node), TimeChaos, and
+// StressChaos CPU and memory on the leader (memStress's memory seen on
+// the node)), installed from its module's chart with the images
+// `faultline images build chaos-mesh` makes; an interrupted run must leave
+// no experiment behind, and latency, loss and bandwidth towards chosen
+// peers must be refused before the load where the kernel has no
+// sch_netem, IOChaos where the daemon image lacks toda. Label
+// platform:existing runs etcd on the same cluster as platform existing,
+// through its kubeconfig: `faultline doctor --platform existing`, the
+// refusal of every fault without --allow-destructive, and a pod-delete of
+// the leader plus a Chaos Mesh zone partition with it. Vitess (label
+// engine:vitess) runs on the same cluster without its operator, from
+// faultline's image (`faultline images build vitess`): two primary node
+// kills, a partition and an outage of the primary's zone (the built-in
+// scenarios), and the primary's tablet pod deleted through the Kubernetes
+// API and killed by Chaos Mesh, each with no lost write and a measured
+// RTO. For the
 // operator-managed engines (cloudnativepg, cockroachdb, etcd through
 // etcd-operator) it installs the upstream CRDs of FAULTLINE_SHARED/schemas,
 // has the API server accept every object faultline generates in a
@@ -36,6 +44,6 @@
 //
 //	go test -tags e2e -timeout 40m ./tests/e2e/ -ginkgo.v
 //
-// and select by label: -ginkgo.label-filter='fault:kill', 'engine:cloudnativepg'
-// or 'injector:chaos-mesh'.
+// and select by label: -ginkgo.label-filter='fault:kill', 'engine:cloudnativepg',
+// 'injector:chaos-mesh' or 'platform:existing'.
 package e2e
