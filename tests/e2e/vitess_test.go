@@ -30,13 +30,7 @@ var _ = Describe("vitess on kind without the operator", Label("engine:vitess", "
 	// primary's node container is killed twice, VTOrc must promote a
 	// replica within 30 s each time and semi-sync must lose nothing.
 	It("fails over from two primary node kills with no lost write", Label("fault:kill"), func(ctx SpecContext) {
-		s, err := scenarios.Resolve("vitess-failover")
-		Expect(err).NotTo(HaveOccurred())
-		s.Platform = "kind"
-		s.Engine.Options = maps.Clone(s.Engine.Options)
-		s.Engine.Options["deploy"] = vitess.DeployStatefulSet
-		out := runParsed(ctx, s)
-		expectPassEvery(out, s.Name, len(s.Faults))
+		runBuiltinOnKind(ctx, "vitess-failover")
 	}, NodeTimeout(15*time.Minute))
 
 	// The built-in vitess-partition: the primary's zone is cut off from
@@ -45,13 +39,7 @@ var _ = Describe("vitess on kind without the operator", Label("engine:vitess", "
 	// promote a replica in another zone within 30 s, and the cut-off
 	// primary can acknowledge nothing.
 	It("replaces a primary whose zone is cut off from the rest with no lost write", Label("fault:partition"), func(ctx SpecContext) {
-		s, err := scenarios.Resolve("vitess-partition")
-		Expect(err).NotTo(HaveOccurred())
-		s.Platform = "kind"
-		s.Engine.Options = maps.Clone(s.Engine.Options)
-		s.Engine.Options["deploy"] = vitess.DeployStatefulSet
-		out := runParsed(ctx, s)
-		expectPassEvery(out, s.Name, len(s.Faults))
+		runBuiltinOnKind(ctx, "vitess-partition")
 	}, NodeTimeout(15*time.Minute))
 
 	// The built-in vitess-zone-outage: every node of the primary's zone
@@ -59,13 +47,7 @@ var _ = Describe("vitess on kind without the operator", Label("engine:vitess", "
 	// must promote a tablet in another zone within 30 s, and nothing
 	// acknowledged may be lost.
 	It("replaces a primary whose zone goes down with no lost write", Label("fault:zone-outage"), func(ctx SpecContext) {
-		s, err := scenarios.Resolve("vitess-zone-outage")
-		Expect(err).NotTo(HaveOccurred())
-		s.Platform = "kind"
-		s.Engine.Options = maps.Clone(s.Engine.Options)
-		s.Engine.Options["deploy"] = vitess.DeployStatefulSet
-		out := runParsed(ctx, s)
-		expectPassEvery(out, s.Name, len(s.Faults))
+		runBuiltinOnKind(ctx, "vitess-zone-outage")
 	}, NodeTimeout(15*time.Minute))
 
 	// The primary's tablet pod (its mysqld and vttablet) is deleted with
@@ -86,6 +68,19 @@ var _ = Describe("vitess on kind without the operator", Label("engine:vitess", "
 		Expect(chaosObjects(ctx)).To(BeEmpty(), "experiments left behind after the run")
 	}, NodeTimeout(15*time.Minute))
 })
+
+// runBuiltinOnKind runs the built-in scenario name on the suite's kind
+// cluster through the StatefulSet path and requires every check and
+// every fault to pass.
+func runBuiltinOnKind(ctx SpecContext, name string) {
+	s, err := scenarios.Resolve(name)
+	Expect(err).NotTo(HaveOccurred())
+	s.Platform = "kind"
+	s.Engine.Options = maps.Clone(s.Engine.Options)
+	s.Engine.Options["deploy"] = vitess.DeployStatefulSet
+	out := runParsed(ctx, s)
+	expectPassEvery(out, s.Name, len(s.Faults))
+}
 
 // vitessScenarioYAML is vitess-failover's deployment and load on the
 // suite's three zones, without the operator, with one fault (its name,
