@@ -174,26 +174,53 @@ func (d *Driver) Run(ctx context.Context) error {
 		before = d.Counters.OK.Load() + d.Counters.Fail.Load() + d.Counters.Info.Load()
 	}
 	var (
-		wg     sync.WaitGroup
 		opened atomic.Int64
 		errMu  sync.Mutex
 		first  error
 	)
-	for w := 0; w < d.Config.Concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := d.worker(ctx, w, &p, &opened)
-			if err != nil {
-				errMu.Lock()
-				if first == nil {
-					first = err
-				}
-				errMu.Unlock()
+	fail := func(err error) {
+		if err != nil {
+			errMu.Lock()
+			if first == nil {
+				first = err
 			}
-		}()
+			errMu.Unlock()
+		}
 	}
-	wg.Wait()
+	// Worker 0's client says whether the workers can share a loop.
+	c0, err := d.Open(ctx, 0)
+	if err != nil {
+		c0 = nil
+		fail(err)
+	} else {
+		opened.Add(1)
+	}
+	var l *loop
+	if m, ok := c0.(Multiplexed); ok && m.Multiplexed() {
+		if l, err = newLoop(); err != nil {
+			l = nil
+		}
+	}
+	if l != nil {
+		bodies := make([]func(*coworker), d.Config.Concurrency)
+		for w := range bodies {
+			bodies[w] = func(cw *coworker) {
+				fail(d.worker(WithWaiter(ctx, cw), w, &p, &opened, first0(w, c0), cw))
+			}
+		}
+		l.run(ctx, bodies)
+		l.close()
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < d.Config.Concurrency; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fail(d.worker(ctx, w, &p, &opened, first0(w, c0), newTimerPace()))
+			}()
+		}
+		wg.Wait()
+	}
 	if d.Config.Rate > 0 {
 		d.recordRate(clock.Now()-started, d.Counters.OK.Load()+d.Counters.Fail.Load()+d.Counters.Info.Load()-before, p.skipped.Load())
 	}
@@ -242,13 +269,66 @@ func (s *schedule) take() (time.Duration, bool) {
 	return t, t < s.end
 }
 
+// first0 is worker w's first client: c0 for worker 0, none (to open)
+// for the others.
+func first0(w int, c0 Client) Client {
+	if w == 0 {
+		return c0
+	}
+	return nil
+}
+
+// pace is how a worker waits: for time, and for calls that block (its
+// client's Open). A worker on a goroutine of its own blocks; a worker of
+// the loop suspends, and the loop runs the others.
+type pace interface {
+	// sleep waits d, or less if ctx ends first; it reports whether ctx
+	// is still live.
+	sleep(ctx context.Context, d time.Duration) bool
+	// Do runs f and returns once it has returned.
+	Do(f func())
+}
+
+// timerPace is the pace of a worker on a goroutine of its own.
+type timerPace struct{ t *time.Timer }
+
+func newTimerPace() *timerPace {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &timerPace{t: t}
+}
+
+func (tp *timerPace) Do(f func()) { f() }
+
+func (tp *timerPace) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tp.t.Reset(d)
+	select {
+	case <-ctx.Done():
+		tp.t.Stop()
+		return false
+	case <-tp.t.C:
+		return ctx.Err() == nil
+	}
+}
+
 // wait holds a worker until its next operation may start and returns
 // that operation's intended start (zero when the load has no schedule).
 // It returns false when the load is over.
-func (d *Driver) wait(ctx context.Context, p *pacer, t *time.Timer) (time.Duration, bool) {
+func (d *Driver) wait(ctx context.Context, p *pacer, s pace) (time.Duration, bool) {
 	switch {
 	case p.lim != nil:
-		return 0, p.lim.Wait(ctx) == nil
+		r := p.lim.Reserve()
+		if !r.OK() {
+			return 0, false
+		}
+		if !s.sleep(ctx, r.Delay()) {
+			r.Cancel()
+			return 0, false
+		}
+		return 0, true
 	case p.sched == nil:
 		return 0, ctx.Err() == nil
 	}
@@ -265,11 +345,8 @@ func (d *Driver) wait(ctx context.Context, p *pacer, t *time.Timer) (time.Durati
 		if at <= now {
 			return at, true
 		}
-		t.Reset(at - now)
-		select {
-		case <-ctx.Done():
+		if !s.sleep(ctx, at-now) {
 			return 0, false
-		case <-t.C:
 		}
 		return at, true
 	}
@@ -286,11 +363,12 @@ func (d *Driver) skip(p *pacer, now time.Duration) {
 	}
 }
 
-func (d *Driver) worker(ctx context.Context, w int, p *pacer, opened *atomic.Int64) error {
+// worker runs worker w's operations, on c (nil: a client it opens), until
+// the load is over.
+func (d *Driver) worker(ctx context.Context, w int, p *pacer, opened *atomic.Int64, c Client, s pace) error {
 	r := rand.New(rand.NewPCG(uint64(d.Config.Seed), uint64(w)))
 	process := w
 	var (
-		c        Client
 		lastErr  error
 		retry    *Op // the next attempt of an aborted operation
 		attempts int // retries of the current operation so far
@@ -300,16 +378,14 @@ func (d *Driver) worker(ctx context.Context, w int, p *pacer, opened *atomic.Int
 			c.Close()
 		}
 	}()
-	t := time.NewTimer(time.Hour)
-	t.Stop()
 	for ctx.Err() == nil {
 		if c == nil {
 			var err error
-			c, err = d.Open(ctx, w)
+			s.Do(func() { c, err = d.Open(ctx, w) })
 			if err != nil {
 				lastErr = err
 				c = nil
-				sleep(ctx, 100*time.Millisecond)
+				s.sleep(ctx, 100*time.Millisecond)
 				continue
 			}
 			opened.Add(1)
@@ -320,7 +396,7 @@ func (d *Driver) worker(ctx context.Context, w int, p *pacer, opened *atomic.Int
 			// does: it has no intended start of its own.
 			op, retry = *retry, nil
 		} else {
-			at, ok := d.wait(ctx, p, t)
+			at, ok := d.wait(ctx, p, s)
 			if !ok {
 				return lastErr
 			}

@@ -55,6 +55,14 @@ func newStatements(d dialect, t tables) *statements {
 // Close implements workload.Client.
 func (c *Client) Close() error { return c.s.close() }
 
+// Multiplexed implements workload.Multiplexed: a client whose session
+// waits through the operation's workload.Waiter (PostgreSQL without
+// TLS) can share one goroutine with the other workers.
+func (c *Client) Multiplexed() bool {
+	_, ok := c.s.(*rawSession)
+	return ok && rawAvailable
+}
+
 // Retries implements workload.Retrier: how many times the driver re-issues
 // an operation the database aborted.
 func (c *Client) Retries() int { return c.retries }
@@ -88,13 +96,13 @@ func (c *Client) Invoke(ctx context.Context, op workload.Op) workload.Op {
 // transaction.
 const beginBackoff = 100 * time.Millisecond
 
+// pause waits d, or until ctx's deadline if that comes first, through
+// ctx's workload.Waiter.
 func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
+	if deadline, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(deadline))
 	}
+	workload.WaiterFrom(ctx).Sleep(d)
 }
 
 // declined is a precondition the data did not meet: the transaction is

@@ -87,6 +87,20 @@ func Connect(ctx context.Context, cfg Config) (workload.Opener, func(), error) {
 	return workers, func() {}, nil
 }
 
+// plain reports whether every way cfg may connect is without TLS, so
+// that a rawSession can take the socket over.
+func plain(cfg *pgx.ConnConfig) bool {
+	if cfg.TLSConfig != nil {
+		return false
+	}
+	for _, f := range cfg.Fallbacks {
+		if f.TLSConfig != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // openers returns what opens worker sessions on the i-th endpoint
 // (and whether they run single statements alone), and what opens a
 // database/sql handle on the first endpoint for setup.
@@ -132,6 +146,9 @@ func (d dialect) openers(eps []engines.Endpoint, opts Options) (func(ctx context
 		cfg.RuntimeParams["default_transaction_isolation"] = pgLevel(opts.Isolation)
 	}
 	open := func(_ context.Context, i int) (session, bool, error) {
+		if rawAvailable && plain(cfgs[i]) {
+			return newRawSession(cfgs[i]), true, nil
+		}
 		return &pgSession{cfg: cfgs[i]}, true, nil
 	}
 	setupDB := func() (*sql.DB, error) { return stdlib.OpenDB(*setupCfg), nil }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -56,11 +55,7 @@ type pgSession struct {
 	conn  *pgx.Conn
 	tx    pgx.Tx
 	stmts map[string]*wireStatement // by text, on this connection
-
-	// buffers of run's arguments, reused
-	buf    []byte
-	ends   []int
-	params [][]byte
+	args  argBuffer
 }
 
 func (s *pgSession) connect(ctx context.Context) (*pgx.Conn, error) {
@@ -97,26 +92,10 @@ func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s *pgSession) one(ctx context.Context, q string, args []any, dest ...any) error {
-	found := false
-	_, err := s.run(ctx, q, args, func(values [][]byte) error {
-		if found {
-			return nil
-		}
-		found = true
-		if len(values) != len(dest) {
-			return fmt.Errorf("sql client: %d columns, want %d", len(values), len(dest))
-		}
-		for i, v := range values {
-			if err := scanText(v, dest[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil && !found {
-		return errNoRows
-	}
-	return err
+	return scanOne(func(row func([][]byte) error) error {
+		_, err := s.run(ctx, q, args, row)
+		return err
+	}, dest)
 }
 
 func (s *pgSession) each(ctx context.Context, q string, args []any, f func(scan func(dest ...any) error) error) error {

@@ -59,7 +59,7 @@ func (s *pgSession) run(ctx context.Context, q string, args []any, row func(valu
 		st = &wireStatement{name: name}
 		s.stmts[q] = st
 	}
-	params, err := s.encode(args)
+	params, err := s.args.encode(args)
 	if err != nil {
 		return 0, err
 	}
@@ -123,30 +123,69 @@ func (s *pgSession) drop() {
 	s.conn, s.tx, s.stmts = nil, nil, nil
 }
 
-// encode renders arguments as text parameters into the session's buffer.
-func (s *pgSession) encode(args []any) ([][]byte, error) {
-	s.buf = s.buf[:0]
-	ends := s.ends[:0]
+// argBuffer holds a statement's arguments rendered as text parameters,
+// reused from one statement to the next.
+type argBuffer struct {
+	buf    []byte
+	ends   []int
+	params [][]byte
+}
+
+// encode renders arguments as text parameters, valid until the next call.
+func (b *argBuffer) encode(args []any) ([][]byte, error) {
+	b.buf = b.buf[:0]
+	ends := b.ends[:0]
 	for _, a := range args {
 		switch v := a.(type) {
 		case int64:
-			s.buf = strconv.AppendInt(s.buf, v, 10)
+			b.buf = strconv.AppendInt(b.buf, v, 10)
 		case string:
-			s.buf = append(s.buf, v...)
+			b.buf = append(b.buf, v...)
 		default:
 			return nil, fmt.Errorf("sql client: argument of type %T", a)
 		}
-		ends = append(ends, len(s.buf))
+		ends = append(ends, len(b.buf))
 	}
-	s.ends = ends
-	params := s.params[:0]
+	b.ends = ends
+	params := b.params[:0]
 	start := 0
 	for _, end := range ends {
-		params = append(params, s.buf[start:end:end])
+		params = append(params, b.buf[start:end:end])
 		start = end
 	}
-	s.params = params
+	b.params = params
 	return params, nil
+}
+
+// scanOne runs a query through run, which passes each row of its result
+// to the function it is given, and scans the first row into dest;
+// errNoRows if there was none.
+func scanOne(run func(row func(values [][]byte) error) error, dest []any) error {
+	found := false
+	err := run(func(values [][]byte) error {
+		if found {
+			return nil
+		}
+		found = true
+		return scanRow(values, dest)
+	})
+	if err == nil && !found {
+		return errNoRows
+	}
+	return err
+}
+
+// scanRow reads a row of text values into dest.
+func scanRow(values [][]byte, dest []any) error {
+	if len(values) != len(dest) {
+		return fmt.Errorf("sql client: %d columns, want %d", len(values), len(dest))
+	}
+	for i, v := range values {
+		if err := scanText(v, dest[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // scanText reads one text value into dest, an *int64 or a *string.
