@@ -22,7 +22,8 @@ type Waiter interface {
 	// descriptor of the same number starts afresh.
 	Closing(fd int)
 	// Do runs f, which may block on anything, and returns once f has
-	// returned; other workers run meanwhile.
+	// returned; other workers run meanwhile. f may run on another
+	// goroutine: it must not use this Waiter.
 	Do(f func())
 	// Sleep returns after d; other workers run meanwhile.
 	Sleep(d time.Duration)
