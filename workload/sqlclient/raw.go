@@ -185,29 +185,34 @@ func (s *rawSession) drop() {
 	s.conn.fd, s.fe, s.stmts, s.inTx = -1, nil, nil, false
 }
 
-// flush sends what the frontend holds: an error is notSent when nothing
-// left, else sentError, and the connection is dropped.
+// flush sends what the frontend holds. On an error the connection is
+// dropped and the error says whether nothing left (pgconn.SafeToRetry).
 func (s *rawSession) flush() error {
 	if err := s.fe.Flush(); err != nil {
 		s.drop()
-		if pgconn.SafeToRetry(err) {
-			return &notSent{err}
-		}
-		return &sentError{err}
+		return err
 	}
 	return nil
 }
 
+// sent classifies an error of flush after a statement: notSent when
+// nothing of it left, else sentError (it may have run).
+func sent(err error) error {
+	if pgconn.SafeToRetry(err) {
+		return &notSent{err}
+	}
+	return &sentError{err}
+}
+
 // receive reads the answer to what was sent, up to ReadyForQuery: rows
 // to row, the command's tag, and the server's error (or the row
-// callback's). A failure to read is a sentError, and the connection is
-// dropped.
+// callback's). On a failure to read (err) the connection is dropped.
 func (s *rawSession) receive(row func(values [][]byte) error) (tag string, answer error, err error) {
 	for {
 		msg, err := s.fe.Receive()
 		if err != nil {
 			s.drop()
-			return "", nil, &sentError{err}
+			return "", nil, err
 		}
 		switch m := msg.(type) {
 		case *pgproto3.DataRow:
@@ -228,6 +233,7 @@ func (s *rawSession) receive(row func(values [][]byte) error) (tag string, answe
 }
 
 // prepare prepares q on the connection under a name of its own.
+// Preparing runs nothing: whatever fails, the statement did not happen.
 func (s *rawSession) prepare(q string) (string, error) {
 	if name, ok := s.stmts[q]; ok {
 		return name, nil
@@ -236,11 +242,10 @@ func (s *rawSession) prepare(q string) (string, error) {
 	s.fe.SendParse(&pgproto3.Parse{Name: name, Query: q})
 	s.fe.SendSync(&pgproto3.Sync{})
 	if err := s.flush(); err != nil {
-		return "", err
+		return "", &notSent{err}
 	}
 	_, answer, err := s.receive(nil)
 	if err != nil {
-		// Preparing runs nothing: the statement did not happen.
 		return "", &notSent{err}
 	}
 	if answer != nil {
@@ -267,11 +272,11 @@ func (s *rawSession) run(ctx context.Context, q string, args []any, row func(val
 	s.fe.SendExecute(&pgproto3.Execute{})
 	s.fe.SendSync(&pgproto3.Sync{})
 	if err := s.flush(); err != nil {
-		return 0, err
+		return 0, sent(err)
 	}
 	tag, answer, err := s.receive(row)
 	if err != nil {
-		return 0, err
+		return 0, &sentError{err}
 	}
 	return pgconn.NewCommandTag(tag).RowsAffected(), answer
 }
@@ -283,11 +288,11 @@ func (s *rawSession) simple(ctx context.Context, q string) (string, error) {
 	}
 	s.fe.SendQuery(&pgproto3.Query{String: q})
 	if err := s.flush(); err != nil {
-		return "", err
+		return "", sent(err)
 	}
 	tag, answer, err := s.receive(nil)
 	if err != nil {
-		return "", err
+		return "", &sentError{err}
 	}
 	return tag, answer
 }
