@@ -197,9 +197,8 @@ func (d *Driver) Run(ctx context.Context) error {
 	}
 	var l *loop
 	if m, ok := c0.(Multiplexed); ok && m.Multiplexed() {
-		if l, err = newLoop(); err != nil {
-			l = nil
-		}
+		// Where no loop can be made, the workers run on goroutines.
+		l, _ = newLoop()
 	}
 	if l != nil {
 		bodies := make([]func(*coworker), d.Config.Concurrency)

@@ -38,7 +38,6 @@ type loop struct {
 	mu       sync.Mutex
 	returned []*coworker // whose Do has returned
 	ended    bool        // the run's context is done
-	ending   bool        // ended, seen by the loop
 }
 
 // fdState is what the loop knows of one registered descriptor: whether
@@ -199,11 +198,12 @@ func (l *loop) woken() {
 	l.mu.Lock()
 	returned := l.returned
 	l.returned = nil
-	end := l.ended && !l.ending
-	l.ending = l.ending || l.ended
+	ended := l.ended
 	l.mu.Unlock()
 	l.ready = append(l.ready, returned...)
-	if end {
+	// A worker that sleeps once the run has ended returns at once
+	// (coworker.sleep), so only those asleep before need waking.
+	if ended {
 		for _, cw := range append([]*coworker(nil), l.timers...) {
 			if cw.sleeping {
 				l.wakeUp(cw, false)
@@ -241,9 +241,7 @@ func (st *fdState) take(write bool) bool {
 
 // suspend hands control back to the loop until a wakeUp.
 func (cw *coworker) suspend() bool {
-	if cw.deadline.IsZero() {
-		cw.index = -1
-	} else {
+	if !cw.deadline.IsZero() {
 		heap.Push(&cw.l.timers, cw)
 	}
 	cw.yield(struct{}{})

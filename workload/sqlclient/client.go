@@ -60,7 +60,7 @@ func (c *Client) Close() error { return c.s.close() }
 // TLS) can share one goroutine with the other workers.
 func (c *Client) Multiplexed() bool {
 	_, ok := c.s.(*rawSession)
-	return ok && rawAvailable
+	return ok
 }
 
 // Retries implements workload.Retrier: how many times the driver re-issues

@@ -206,17 +206,17 @@ func runFaultline(t *testing.T, s *dbtest.Server, c comparison, run string, rep 
 		t.Fatal(err)
 	}
 	answered, conflicts, other := 0, 0, 0
-	held, cas := 0, 0
+	held, cas := 0, 0 // compare-and-sets answered, and those that held
 	for _, o := range h.Ops {
-		if o.F == workload.FCAS && (o.Type == workload.OK || strings.Contains(o.Error, workload.ErrPrecondition)) {
-			cas++
-			if o.Type == workload.OK {
-				held++
-			}
-		}
 		switch {
 		case o.Type == workload.OK || o.Type == workload.Fail && strings.Contains(o.Error, workload.ErrPrecondition):
 			answered++
+			if o.F == workload.FCAS {
+				cas++
+				if o.Type == workload.OK {
+					held++
+				}
+			}
 		case o.Declined():
 			conflicts++
 		default:

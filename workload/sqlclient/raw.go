@@ -302,10 +302,7 @@ func (s *rawSession) exec(ctx context.Context, q string, args ...any) (int64, er
 }
 
 func (s *rawSession) one(ctx context.Context, q string, args []any, dest ...any) error {
-	return scanOne(func(row func([][]byte) error) error {
-		_, err := s.run(ctx, q, args, row)
-		return err
-	}, dest)
+	return scanOne(ctx, s, q, args, dest)
 }
 
 func (s *rawSession) each(ctx context.Context, q string, args []any, f func(scan func(dest ...any) error) error) error {

@@ -53,7 +53,7 @@ func rawPair(t *testing.T, serve func(b *pgproto3.Backend)) *rawSession {
 }
 
 // until receives messages until one of type T, and returns it.
-func until[T pgproto3.FrontendMessage](t *testing.T, b *pgproto3.Backend) bool {
+func until[T pgproto3.FrontendMessage](b *pgproto3.Backend) bool {
 	for {
 		m, err := b.Receive()
 		if err != nil {
@@ -70,11 +70,22 @@ func ready(b *pgproto3.Backend, status byte) {
 	b.Flush()
 }
 
+// parsed answers the session's Parse and Sync: the statement is prepared.
+func parsed(b *pgproto3.Backend) {
+	until[*pgproto3.Sync](b)
+	b.Send(&pgproto3.ParseComplete{})
+	ready(b, 'I')
+}
+
 func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 	ctx := context.Background()
+	update := func(s *rawSession) error {
+		_, err := s.exec(ctx, "UPDATE t SET v = $1", int64(1))
+		return err
+	}
 	tests := []struct {
 		name  string
-		serve func(t *testing.T, b *pgproto3.Backend)
+		serve func(b *pgproto3.Backend)
 		run   func(s *rawSession) error
 		// at is how far the operation got, and want its outcome: fail
 		// when it certainly did not take effect.
@@ -83,43 +94,30 @@ func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 		check func(t *testing.T, err error)
 	}{{
 		name: "connection lost while preparing: nothing ran",
-		serve: func(t *testing.T, b *pgproto3.Backend) {
-			until[*pgproto3.Sync](t, b)
+		serve: func(b *pgproto3.Backend) {
+			until[*pgproto3.Sync](b)
 		},
-		run: func(s *rawSession) error {
-			_, err := s.exec(ctx, "INSERT INTO t VALUES ($1)", int64(1))
-			return err
-		},
-		at: alone, want: workload.Fail,
+		run: update,
+		at:  alone, want: workload.Fail,
 	}, {
 		name: "connection lost after the statement: it may have run",
-		serve: func(t *testing.T, b *pgproto3.Backend) {
-			until[*pgproto3.Sync](t, b)
-			b.Send(&pgproto3.ParseComplete{})
-			ready(b, 'I')
-			until[*pgproto3.Execute](t, b)
+		serve: func(b *pgproto3.Backend) {
+			parsed(b)
+			until[*pgproto3.Execute](b)
 		},
-		run: func(s *rawSession) error {
-			_, err := s.exec(ctx, "INSERT INTO t VALUES ($1)", int64(1))
-			return err
-		},
-		at: alone, want: workload.Info,
+		run: update,
+		at:  alone, want: workload.Info,
 	}, {
 		name: "server's error: the implicit transaction rolled back",
-		serve: func(t *testing.T, b *pgproto3.Backend) {
-			until[*pgproto3.Sync](t, b)
-			b.Send(&pgproto3.ParseComplete{})
-			ready(b, 'I')
-			until[*pgproto3.Sync](t, b)
+		serve: func(b *pgproto3.Backend) {
+			parsed(b)
+			until[*pgproto3.Sync](b)
 			b.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "40001", Message: "could not serialize access"})
 			ready(b, 'I')
-			until[*pgproto3.Terminate](t, b)
+			until[*pgproto3.Terminate](b)
 		},
-		run: func(s *rawSession) error {
-			_, err := s.exec(ctx, "UPDATE t SET v = $1", int64(1))
-			return err
-		},
-		at: alone, want: workload.Fail,
+		run: update,
+		at:  alone, want: workload.Fail,
 		check: func(t *testing.T, err error) {
 			if _, ok := conflict(err); !ok {
 				t.Errorf("%v is not a conflict", err)
@@ -127,11 +125,9 @@ func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 		},
 	}, {
 		name: "no answer before the deadline: a timeout, maybe done",
-		serve: func(t *testing.T, b *pgproto3.Backend) {
-			until[*pgproto3.Sync](t, b)
-			b.Send(&pgproto3.ParseComplete{})
-			ready(b, 'I')
-			until[*pgproto3.Terminate](t, b) // never sent: the session drops the connection
+		serve: func(b *pgproto3.Backend) {
+			parsed(b)
+			until[*pgproto3.Terminate](b) // never sent: the session drops the connection
 		},
 		run: func(s *rawSession) error {
 			ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -147,14 +143,14 @@ func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 		},
 	}, {
 		name: "COMMIT of a failed transaction answered ROLLBACK",
-		serve: func(t *testing.T, b *pgproto3.Backend) {
-			until[*pgproto3.Query](t, b)
+		serve: func(b *pgproto3.Backend) {
+			until[*pgproto3.Query](b)
 			b.Send(&pgproto3.CommandComplete{CommandTag: []byte("BEGIN")})
 			ready(b, 'T')
-			until[*pgproto3.Query](t, b)
+			until[*pgproto3.Query](b)
 			b.Send(&pgproto3.CommandComplete{CommandTag: []byte("ROLLBACK")})
 			ready(b, 'I')
-			until[*pgproto3.Terminate](t, b)
+			until[*pgproto3.Terminate](b)
 		},
 		run: func(s *rawSession) error {
 			if err := s.begin(ctx); err != nil {
@@ -171,7 +167,7 @@ func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := rawPair(t, func(b *pgproto3.Backend) { tt.serve(t, b) })
+			s := rawPair(t, tt.serve)
 			err := tt.run(s)
 			if err == nil {
 				t.Fatal("no error")
@@ -189,17 +185,15 @@ func TestRawSessionClassifiesWhatHappened(t *testing.T) {
 
 func TestRawSessionReadsRows(t *testing.T) {
 	s := rawPair(t, func(b *pgproto3.Backend) {
-		until[*pgproto3.Sync](t, b)
-		b.Send(&pgproto3.ParseComplete{})
-		ready(b, 'I')
-		until[*pgproto3.Sync](t, b)
+		parsed(b)
+		until[*pgproto3.Sync](b)
 		b.Send(&pgproto3.BindComplete{})
 		for _, v := range []string{"a", "b", "c"} {
 			b.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(v)}})
 		}
 		b.Send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 3")})
 		ready(b, 'I')
-		until[*pgproto3.Terminate](t, b)
+		until[*pgproto3.Terminate](b)
 	})
 	var got []string
 	err := s.each(context.Background(), "SELECT k FROM t", nil, func(scan func(...any) error) error {

@@ -92,10 +92,7 @@ func (s *pgSession) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 func (s *pgSession) one(ctx context.Context, q string, args []any, dest ...any) error {
-	return scanOne(func(row func([][]byte) error) error {
-		_, err := s.run(ctx, q, args, row)
-		return err
-	}, dest)
+	return scanOne(ctx, s, q, args, dest)
 }
 
 func (s *pgSession) each(ctx context.Context, q string, args []any, f func(scan func(dest ...any) error) error) error {

@@ -157,12 +157,17 @@ func (b *argBuffer) encode(args []any) ([][]byte, error) {
 	return params, nil
 }
 
-// scanOne runs a query through run, which passes each row of its result
-// to the function it is given, and scans the first row into dest;
-// errNoRows if there was none.
-func scanOne(run func(row func(values [][]byte) error) error, dest []any) error {
+// statementRunner runs a statement in one round trip and passes each
+// row of its result to row: pgSession and rawSession.
+type statementRunner interface {
+	run(ctx context.Context, q string, args []any, row func(values [][]byte) error) (int64, error)
+}
+
+// scanOne runs q through r and scans the first row of its result into
+// dest; errNoRows if there was none.
+func scanOne(ctx context.Context, r statementRunner, q string, args []any, dest []any) error {
 	found := false
-	err := run(func(values [][]byte) error {
+	_, err := r.run(ctx, q, args, func(values [][]byte) error {
 		if found {
 			return nil
 		}
